@@ -1,0 +1,417 @@
+#include "appliance/hl7/validator.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "appliance/hl7/datatypes.h"
+#include "appliance/hl7/escape.h"
+#include "appliance/hl7/structure.h"
+
+namespace appliance::hl7 {
+namespace {
+
+using Table = absl::Span<const std::string_view>;
+
+// HL7 tables (values as of v2.5.1, with common later additions for 0078).
+constexpr std::string_view kTable0001[] = {"M", "F", "O", "U", "A", "N"};
+constexpr std::string_view kTable0004[] = {"B", "C", "E", "I", "N",
+                                           "O", "P", "R", "U"};
+constexpr std::string_view kTable0078[] = {
+    "L",   "H",   "LL", "HH",  "<",  ">",     "N",     "A",   "AA",  "U",
+    "D",   "B",   "W",  "S",   "R",  "I",     "MS",    "VS",  "POS", "NEG",
+    "IND", "DET", "ND", "QCF", "RR", "TOX",   "E",     "EX",  "EXP", "HX",
+    "IE",  "LU",  "NR", "NS",  "HU", "SYN-R", "SYN-S", "CAR", "AC"};
+constexpr std::string_view kTable0085[] = {"C", "D", "F", "I", "N", "O",
+                                           "P", "R", "S", "U", "W", "X"};
+constexpr std::string_view kTable0103[] = {"D", "P", "T"};
+constexpr std::string_view kTable0119[] = {
+    "AF", "CA", "CH", "CN", "CR", "DC", "DE", "DF", "DR", "FU",
+    "HD", "HR", "LI", "NA", "NW", "OC", "OD", "OE", "OF", "OH",
+    "OK", "OP", "OR", "PA", "PR", "PY", "RE", "RF", "RL", "RO",
+    "RP", "RQ", "RR", "RU", "SC", "SN", "SR", "SS", "UA", "UC",
+    "UD", "UF", "UH", "UM", "UN", "UR", "UX", "XO", "XR", "XX"};
+constexpr std::string_view kTable0123[] = {"O", "I", "S", "A", "P", "C",
+                                           "R", "F", "X", "Y", "Z"};
+constexpr std::string_view kTable0125[] = {
+    "AD", "CE", "CF", "CK", "CN", "CNE", "CP",  "CWE", "CX",  "DR", "DT", "DTM",
+    "ED", "FT", "ID", "IS", "MA", "MO",  "NA",  "NM",  "NR",  "PN", "RP", "SN",
+    "ST", "TM", "TN", "TS", "TX", "XAD", "XCN", "XON", "XPN", "XTN"};
+constexpr std::string_view kTable0155[] = {"AL", "NE", "ER", "SU"};
+
+bool InTable(std::string_view v, Table table) {
+  for (std::string_view t : table) {
+    if (v == t) return true;
+  }
+  return false;
+}
+
+// Collects findings about one segment occurrence.
+class SegmentChecker {
+ public:
+  SegmentChecker(const Message& m, const Segment& seg, int occurrence,
+                 std::vector<Finding>* out)
+      : m_(m),
+        d_(m.delimiters()),
+        seg_(seg),
+        occurrence_(occurrence),
+        out_(out) {}
+
+  std::string_view Field(int n) const { return seg_.field(n); }
+
+  void Add(ErrorCode code, Severity severity, int field, int rep, int comp,
+           std::string text) {
+    Location loc;
+    loc.segment = std::string(seg_.name());
+    loc.occurrence = occurrence_;
+    loc.field = field;
+    loc.repetition = rep;
+    loc.component = comp;
+    out_->push_back(Finding{code, severity, std::move(loc), std::move(text)});
+  }
+
+  std::string Name(int field, const char* what) const {
+    return absl::StrCat(what, " (", std::string(seg_.name()), "-", field, ")");
+  }
+
+  // Field present (not empty, not "")? Otherwise a 101 finding.
+  bool Required(int field, const char* what,
+                Severity severity = Severity::kError) {
+    const std::string_view v = Field(field);
+    if (!v.empty() && !IsNull(v)) return true;
+    Add(ErrorCode::kRequiredFieldMissing, severity, field, 0, 0,
+        absl::StrCat("required field missing: ", Name(field, what)));
+    return false;
+  }
+
+  // Every repetition's first component in `table` (empty values allowed).
+  void TableValue(int field, const char* what, const char* table_id,
+                  Table table, Severity severity = Severity::kError) {
+    ForEachRepetition(field, [&](std::string_view rep, int r) {
+      const std::string_view code = Piece(rep, d_.component, 1);
+      if (code.empty() || IsNull(code) || InTable(code, table)) return;
+      Add(ErrorCode::kTableValue, severity, field, r, 0,
+          absl::StrCat(Name(field, what), " is not a value of HL7 table ",
+                       table_id));
+    });
+  }
+
+  // TS/DTM in the first component of every repetition.
+  void DateTimeField(int field, const char* what,
+                     Severity severity = Severity::kError) {
+    ForEachRepetition(field, [&](std::string_view rep, int r) {
+      const std::string_view ts = Piece(rep, d_.component, 1);
+      if (ts.empty() || IsNull(ts)) return;
+      absl::StatusOr<DateTime> dt = ParseDateTime(ts);
+      if (!dt.ok()) {
+        Add(ErrorCode::kDataType, severity, field, r, 1,
+            absl::StrCat(Name(field, what),
+                         " is not a valid date/time (YYYY[MM[DD[HH[MM[SS]]]]]"
+                         "[+/-ZZZZ])"));
+      }
+    });
+  }
+
+  // CE/CWE: an identifier or a text in the first triplet.
+  void CodedField(int field, const char* what,
+                  Severity severity = Severity::kError) {
+    ForEachRepetition(field, [&](std::string_view rep, int r) {
+      if (rep.empty() || IsNull(rep)) return;
+      if (Piece(rep, d_.component, 1).empty() &&
+          Piece(rep, d_.component, 2).empty()) {
+        Add(ErrorCode::kDataType, severity, field, r, 1,
+            absl::StrCat(Name(field, what),
+                         " is a coded element without identifier or text"));
+      }
+    });
+  }
+
+  template <typename Fn>
+  void ForEachRepetition(int field, Fn fn) const {
+    const std::string_view v = Field(field);
+    if (v.empty()) return;
+    const size_t n = PieceCount(v, d_.repetition);
+    for (size_t r = 1; r <= n; ++r)
+      fn(Piece(v, d_.repetition, r), static_cast<int>(r));
+  }
+
+  const Message& m_;
+  const Delimiters& d_;
+  const Segment seg_;
+  const int occurrence_;
+  std::vector<Finding>* out_;  // Not owned.
+};
+
+void CheckMsh(SegmentChecker& c, const Message& m) {
+  c.DateTimeField(7, "date/time of message", Severity::kWarning);
+  c.Required(9, "message type");
+  c.Required(10, "message control id");
+  if (c.Required(11, "processing id")) {
+    c.TableValue(11, "processing id", "0103", kTable0103, Severity::kWarning);
+  }
+  c.Required(12, "version id");
+  c.TableValue(15, "accept acknowledgment type", "0155", kTable0155,
+               Severity::kWarning);
+  c.TableValue(16, "application acknowledgment type", "0155", kTable0155,
+               Severity::kWarning);
+  if (CharsetOf(m.charset()) == Charset::kUnsupported) {
+    c.Add(
+        ErrorCode::kApplicationError, Severity::kError, 18, 0, 0,
+        absl::StrCat(
+            "unsupported character set \"",
+            std::string(
+                Piece(m.charset(), m.delimiters().repetition, 1).substr(0, 32)),
+            "\" in MSH-18 (supported: ASCII, 8859/1, UNICODE UTF-8)"));
+  }
+}
+
+void CheckPid(SegmentChecker& c) {
+  if (c.Required(3, "patient identifier list")) {
+    c.ForEachRepetition(3, [&](std::string_view rep, int r) {
+      if (Piece(rep, c.d_.component, 1).empty()) {
+        c.Add(ErrorCode::kDataType, Severity::kError, 3, r, 1,
+              "patient identifier (PID-3) repetition has no ID number (CX.1)");
+      }
+    });
+  }
+  if (c.Required(5, "patient name")) {
+    const std::string_view first = Piece(c.Field(5), c.d_.repetition, 1);
+    const std::string_view family = Piece(first, c.d_.component, 1);
+    if (Piece(family, c.d_.subcomponent, 1).empty() &&
+        Piece(first, c.d_.component, 2).empty()) {
+      c.Add(ErrorCode::kDataType, Severity::kWarning, 5, 1, 1,
+            "patient name (PID-5) has neither family nor given name");
+    }
+  }
+  c.DateTimeField(7, "date/time of birth");
+  c.TableValue(8, "administrative sex", "0001", kTable0001);
+}
+
+void CheckPv1(SegmentChecker& c) {
+  if (c.Required(2, "patient class", Severity::kWarning)) {
+    c.TableValue(2, "patient class", "0004", kTable0004, Severity::kWarning);
+  }
+  c.DateTimeField(44, "admit date/time", Severity::kWarning);
+  c.DateTimeField(45, "discharge date/time", Severity::kWarning);
+}
+
+void CheckEvn(SegmentChecker& c) {
+  c.Required(2, "recorded date/time", Severity::kWarning);
+  c.DateTimeField(2, "recorded date/time", Severity::kWarning);
+}
+
+void CheckOrc(SegmentChecker& c) {
+  if (c.Required(1, "order control")) {
+    c.TableValue(1, "order control", "0119", kTable0119);
+  }
+}
+
+void CheckObr(SegmentChecker& c) {
+  if (c.Field(2).empty() && c.Field(3).empty()) {
+    c.Add(ErrorCode::kRequiredFieldMissing, Severity::kError, 3, 0, 0,
+          "required field missing: placer (OBR-2) or filler (OBR-3) order "
+          "number");
+  }
+  if (c.Required(4, "universal service identifier")) {
+    c.CodedField(4, "universal service identifier");
+  }
+  c.DateTimeField(7, "observation date/time");
+  c.DateTimeField(8, "observation end date/time");
+  c.DateTimeField(14, "specimen received date/time");
+  c.DateTimeField(22, "results report/status change date/time");
+  c.TableValue(25, "result status", "0123", kTable0123);
+}
+
+void CheckObx(SegmentChecker& c, const Delimiters& d) {
+  const std::string_view type = c.Field(2);
+  const std::string_view value = c.Field(5);
+  const bool has_value = !value.empty() && !IsNull(value);
+  bool type_ok = false;
+  if (type.empty()) {
+    if (has_value) {
+      c.Add(ErrorCode::kRequiredFieldMissing, Severity::kError, 2, 0, 0,
+            "required field missing: value type (OBX-2) for a non-empty "
+            "observation value");
+    }
+  } else if (!InTable(type, kTable0125)) {
+    c.Add(ErrorCode::kTableValue, Severity::kError, 2, 0, 0,
+          "value type (OBX-2) is not a value of HL7 table 0125");
+  } else {
+    type_ok = true;
+  }
+  if (c.Required(3, "observation identifier")) {
+    c.CodedField(3, "observation identifier");
+  }
+  if (type_ok && has_value) {
+    c.ForEachRepetition(5, [&](std::string_view rep, int r) {
+      if (rep.empty() || IsNull(rep)) return;
+      const char* problem = nullptr;
+      if (type == "NM") {
+        if (!IsNumeric(rep)) problem = "is not a number (NM)";
+      } else if (type == "SN") {
+        if (!ParseStructuredNumeric(rep, d).ok()) {
+          problem = "is not a structured numeric (SN)";
+        }
+      } else if (type == "DT") {
+        if (!ParseDate(Piece(rep, d.component, 1)).ok()) {
+          problem = "is not a date (DT)";
+        }
+      } else if (type == "DTM" || type == "TS") {
+        if (!ParseDateTime(Piece(rep, d.component, 1)).ok()) {
+          problem = "is not a date/time (DTM)";
+        }
+      } else if (type == "TM") {
+        if (!ParseTime(rep).ok()) problem = "is not a time (TM)";
+      } else if (type == "CE" || type == "CWE" || type == "CNE") {
+        if (Piece(rep, d.component, 1).empty() &&
+            Piece(rep, d.component, 2).empty()) {
+          problem = "is a coded element without identifier or text";
+        }
+      }
+      if (problem != nullptr) {
+        c.Add(ErrorCode::kDataType, Severity::kError, 5, r, 0,
+              absl::StrCat("observation value (OBX-5) ", problem));
+      }
+    });
+  }
+  c.TableValue(8, "abnormal flags", "0078", kTable0078);
+  if (c.Required(11, "observation result status")) {
+    c.TableValue(11, "observation result status", "0085", kTable0085);
+  }
+  c.DateTimeField(14, "date/time of the observation");
+}
+
+void CheckSpm(SegmentChecker& c) {
+  c.Required(4, "specimen type", Severity::kWarning);
+  c.DateTimeField(17, "specimen collection date/time");
+}
+
+void CheckFields(const Message& m, std::vector<Finding>* out) {
+  // Occurrence counters for the segments we check.
+  int msh = 0, pid = 0, pv1 = 0, evn = 0, orc = 0, obr = 0, obx = 0, spm = 0;
+  const Delimiters& d = m.delimiters();
+  for (size_t i = 0; i < m.segment_count(); ++i) {
+    const Segment seg = m.segment(i);
+    const std::string_view name = seg.name();
+    if (name == "OBX") {
+      SegmentChecker c(m, seg, ++obx, out);
+      CheckObx(c, d);
+    } else if (name == "OBR") {
+      SegmentChecker c(m, seg, ++obr, out);
+      CheckObr(c);
+    } else if (name == "PID") {
+      SegmentChecker c(m, seg, ++pid, out);
+      CheckPid(c);
+    } else if (name == "MSH") {
+      if (++msh == 1) {
+        SegmentChecker c(m, seg, msh, out);
+        CheckMsh(c, m);
+      }
+    } else if (name == "PV1") {
+      SegmentChecker c(m, seg, ++pv1, out);
+      CheckPv1(c);
+    } else if (name == "ORC") {
+      SegmentChecker c(m, seg, ++orc, out);
+      CheckOrc(c);
+    } else if (name == "EVN") {
+      SegmentChecker c(m, seg, ++evn, out);
+      CheckEvn(c);
+    } else if (name == "SPM") {
+      SegmentChecker c(m, seg, ++spm, out);
+      CheckSpm(c);
+    }
+  }
+}
+
+Location MshField(int field) {
+  Location loc;
+  loc.segment = "MSH";
+  loc.field = field;
+  return loc;
+}
+
+// Reads MSH-9 and MSH-12; false (with a finding) when the message is not one
+// this engine supports.
+bool CheckTypeAndVersion(const Message& m, ValidationResult* r) {
+  const Delimiters& d = m.delimiters();
+  const std::string_view msh9 = m.msh(9);
+  MessageType& t = r->type;
+  t.code = Piece(msh9, d.component, 1);
+  t.event = Piece(msh9, d.component, 2);
+  const std::string_view declared = Piece(msh9, d.component, 3);
+  bool ok = true;
+
+  const std::string_view version = m.version();
+  if (!version.empty() && !IsSupportedVersion(version)) {
+    r->findings.push_back(
+        Finding{ErrorCode::kUnsupportedVersion, Severity::kError, MshField(12),
+                absl::StrCat("unsupported HL7 version \"",
+                             std::string(version.substr(0, 16)),
+                             "\" (supported: 2.3, 2.3.1, 2.4, 2.5, 2.5.1)")});
+    ok = false;
+  }
+  if (t.code.empty()) return false;  // Reported as a missing MSH-9.
+
+  std::string_view structure;
+  if (t.code == "ORU") {
+    if (t.event == "R01") structure = "ORU_R01";
+  } else if (t.code == "ORM") {
+    if (t.event == "O01") structure = "ORM_O01";
+  } else if (t.code == "ADT") {
+    if (t.event == "A01" || t.event == "A08") structure = "ADT_A01";
+  } else {
+    r->findings.push_back(Finding{
+        ErrorCode::kUnsupportedMessageType, Severity::kError, MshField(9),
+        absl::StrCat("unsupported message type \"",
+                     std::string(t.code.substr(0, 8)),
+                     "\" (supported: ORU^R01, ORM^O01, ADT^A01, ADT^A08)")});
+    return false;
+  }
+  if (structure.empty()) {
+    Location loc = MshField(9);
+    loc.component = 2;
+    r->findings.push_back(Finding{
+        ErrorCode::kUnsupportedEvent, Severity::kError, loc,
+        absl::StrCat("unsupported event \"", std::string(t.event.substr(0, 8)),
+                     "\" for message type ", std::string(t.code))});
+    return false;
+  }
+  t.structure = structure;
+  t.structure_derived = declared.empty();
+  if (!declared.empty() && declared != structure) {
+    Location loc = MshField(9);
+    loc.component = 3;
+    r->findings.push_back(
+        Finding{ErrorCode::kApplicationError, Severity::kWarning, loc,
+                absl::StrCat("message structure (MSH-9.3) does not match ",
+                             std::string(t.code), "^", std::string(t.event),
+                             "; validated as ", std::string(structure))});
+  }
+  return ok;
+}
+
+}  // namespace
+
+bool IsSupportedVersion(std::string_view v) {
+  return v == "2.3" || v == "2.3.1" || v == "2.4" || v == "2.5" || v == "2.5.1";
+}
+
+void ValidateInto(const Message& message, ValidationResult* result) {
+  result->type = MessageType();
+  result->findings.clear();
+  const bool supported = CheckTypeAndVersion(message, result);
+  CheckFields(message, &result->findings);
+  if (!supported || result->type.structure.empty()) return;
+  const StructureNode* structure = FindStructure(result->type.structure);
+  if (structure != nullptr) {
+    MatchStructure(message, *structure, &result->findings);
+  }
+}
+
+ValidationResult Validate(const Message& message) {
+  ValidationResult r;
+  ValidateInto(message, &r);
+  return r;
+}
+
+}  // namespace appliance::hl7
