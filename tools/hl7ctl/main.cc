@@ -1,0 +1,59 @@
+// hl7ctl: the appliance's admin command-line tool.
+//
+//   hl7ctl validate FILE...   offline: the ACK the appliance would return.
+//
+// Commands that talk to a running appliance over gRPC arrive with the control
+// plane.
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tools/hl7ctl/validate.h"
+
+namespace {
+
+constexpr int kUsageError = 64;  // EX_USAGE.
+
+const char kUsage[] =
+    "usage: hl7ctl COMMAND [ARGS...]\n"
+    "\n"
+    "commands:\n"
+    "  validate FILE...   parse and validate HL7 v2 files offline; prints per\n"
+    "                     message the ACK the appliance would return and each\n"
+    "                     finding. Exit 0 when every message is accepted "
+    "(AA/CA),\n"
+    "                     1 otherwise, 2 when a file cannot be read.\n"
+    "  help               this text\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return kUsageError;
+  }
+  const std::string command = argv[1];
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (command == "validate") {
+    std::vector<std::string> files;
+    for (int i = 2; i < argc; ++i) {
+      if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        std::cout << "usage: hl7ctl validate FILE...\n";
+        return 0;
+      }
+      files.push_back(argv[i]);
+    }
+    if (files.empty()) {
+      std::cerr << "hl7ctl validate: no files given\nusage: hl7ctl validate "
+                   "FILE...\n";
+      return kUsageError;
+    }
+    return hl7ctl::RunValidate(files, std::cout, std::cerr);
+  }
+  std::cerr << "hl7ctl: unknown command \"" << command << "\"\n" << kUsage;
+  return kUsageError;
+}
