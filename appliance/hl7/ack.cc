@@ -196,11 +196,37 @@ int VersionNumber(std::string_view v) {
   return parts[0] * 100 + parts[1] * 10 + parts[2];
 }
 
+namespace {
+
+// The message's delimiters with any it did not declare (a short MSH-2) filled
+// in, so the ACK's ERR segments can be written.
+Delimiters CompleteDelimiters(const Delimiters& in) {
+  Delimiters d = in;
+  char* slots[] = {&d.component, &d.repetition, &d.escape, &d.subcomponent};
+  for (char* slot : slots) {
+    if (*slot != '\0') continue;
+    for (char candidate : std::string_view("^~\\&#$*@%!")) {
+      if (candidate != d.field && candidate != d.component &&
+          candidate != d.repetition && candidate != d.escape &&
+          candidate != d.subcomponent) {
+        *slot = candidate;
+        break;
+      }
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
 void BuildAckInto(const Message& m, const std::vector<Finding>& findings,
                   AckCode code, const AckOptions& options, Ack* ack) {
-  const Delimiters& d = m.delimiters();
+  const Delimiters& declared = m.delimiters();
+  const bool complete = declared.subcomponent != '\0';
+  const Delimiters d = complete ? declared : CompleteDelimiters(declared);
+  const std::string encoding = complete ? std::string() : d.EncodingCharacters();
   Header h;
-  h.encoding = m.msh(2);
+  h.encoding = complete ? m.msh(2) : std::string_view(encoding);
   h.app = m.msh(5);
   h.facility = m.msh(6);
   h.recv_app = m.msh(3);

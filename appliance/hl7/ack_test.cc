@@ -184,6 +184,22 @@ TEST(AckTest, RejectForUnparseableIsWellFormed) {
   EXPECT_EQ(parsed.Get("MSA-1"), "AR");
 }
 
+TEST(AckTest, ShortEncodingCharactersStillGiveWellFormedErr) {
+  const std::string text = "MSH|^~|L|F|E|G|2026||ORU^R01|O7|P|2.4\r";
+  Message m = ParseOrDie(text);
+  std::vector<Finding> findings = {
+      {ErrorCode::kDataType, Severity::kError, *Location::Parse("PID-7"), "a"},
+      {ErrorCode::kDataType, Severity::kError, *Location::Parse("PID-8"), "b"}};
+  Ack ack = BuildAck(m, findings, AckCode::kError, Opts());
+  EXPECT_EQ(ack.text.find('\0'), std::string::npos);
+  std::vector<std::string> segs = Segments(ack.text);
+  ASSERT_EQ(segs.size(), 3u);
+  EXPECT_EQ(segs[0].substr(0, 10), "MSH|^~\\&|E");
+  EXPECT_EQ(segs[2], "ERR|PID^1^7^102&a&HL70357~PID^1^8^102&b&HL70357");
+  Message parsed = ParseOrDie(ack.text);
+  EXPECT_EQ(parsed.Get("ERR-1(2).4.2"), "b");
+}
+
 TEST(AckTest, DecideFollowsPolicy) {
   Finding warn{ErrorCode::kRequiredFieldMissing, Severity::kWarning, {}, "w"};
   Finding err{ErrorCode::kDataType, Severity::kError, {}, "e"};
