@@ -224,7 +224,8 @@ void BuildAckInto(const Message& m, const std::vector<Finding>& findings,
   const Delimiters& declared = m.delimiters();
   const bool complete = declared.subcomponent != '\0';
   const Delimiters d = complete ? declared : CompleteDelimiters(declared);
-  const std::string encoding = complete ? std::string() : d.EncodingCharacters();
+  const std::string encoding =
+      complete ? std::string() : d.EncodingCharacters();
   Header h;
   h.encoding = complete ? m.msh(2) : std::string_view(encoding);
   h.app = m.msh(5);

@@ -79,8 +79,10 @@ absl::Status ParseClock(std::string_view s, size_t pos, size_t end,
 }
 
 size_t OffsetStart(std::string_view s) {
-  const size_t p = s.find_first_of("+-");
-  return p == std::string_view::npos ? s.size() : p;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+' || s[i] == '-') return i;
+  }
+  return s.size();
 }
 
 }  // namespace

@@ -31,6 +31,21 @@ std::string_view Piece(std::string_view value, char sep, size_t n);
 // Number of pieces (0 for an empty value).
 size_t PieceCount(std::string_view value, char sep);
 
+// Calls fn(piece, n) for every piece of a non-empty `value`, n from 1, in one
+// pass (empty pieces included, so positions are kept).
+template <typename Fn>
+void ForEachPiece(std::string_view value, char sep, Fn fn) {
+  if (value.empty()) return;
+  int n = 1;
+  while (true) {
+    const size_t at = sep == '\0' ? std::string_view::npos : value.find(sep);
+    fn(value.substr(0, at), n);
+    if (at == std::string_view::npos) return;
+    value.remove_prefix(at + 1);
+    ++n;
+  }
+}
+
 }  // namespace appliance::hl7
 
 #endif  // APPLIANCE_HL7_DELIMITERS_H_

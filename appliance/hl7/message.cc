@@ -13,21 +13,42 @@ bool IsTerminator(char c, bool accept_lf) {
   return c == '\r' || (accept_lf && c == '\n');
 }
 
-// Offset just past the next segment terminator at or after `pos`, setting
-// *seg_end to where the segment's text ends.
-size_t NextSegment(std::string_view bytes, size_t pos, bool accept_lf,
-                   size_t* seg_end) {
-  const size_t n = bytes.size();
-  size_t i = pos;
-  if (accept_lf) {
-    while (i < n && bytes[i] != '\r' && bytes[i] != '\n') ++i;
-  } else {
-    const void* hit = memchr(bytes.data() + pos, '\r', n - pos);
-    i = hit ? static_cast<const char*>(hit) - bytes.data() : n;
+// Finds segment terminators with memchr, remembering the next CR and LF so
+// each byte is scanned at most once per terminator kind.
+class TerminatorScanner {
+ public:
+  TerminatorScanner(std::string_view bytes, bool accept_lf)
+      : bytes_(bytes), accept_lf_(accept_lf) {}
+
+  // Offset just past the terminator of the segment starting at `pos`;
+  // *seg_end is set to where the segment's text ends.
+  size_t Next(size_t pos, size_t* seg_end) {
+    const size_t n = bytes_.size();
+    if (next_cr_ == kUnknown || next_cr_ < pos) next_cr_ = Find('\r', pos);
+    size_t i = next_cr_;
+    if (accept_lf_) {
+      if (next_lf_ == kUnknown || next_lf_ < pos) next_lf_ = Find('\n', pos);
+      if (next_lf_ < i) i = next_lf_;
+    }
+    *seg_end = i;
+    return i < n ? i + 1 : n;
   }
-  *seg_end = i;
-  return i < n ? i + 1 : n;
-}
+
+ private:
+  size_t Find(char c, size_t pos) const {
+    if (pos >= bytes_.size()) return bytes_.size();
+    const void* hit = memchr(bytes_.data() + pos, c, bytes_.size() - pos);
+    return hit ? static_cast<const char*>(hit) - bytes_.data() : bytes_.size();
+  }
+
+  std::string_view bytes_;
+  bool accept_lf_;
+  // Positions of the next CR / LF at or after the last search; npos-like
+  // "unknown" is expressed as a value before any position (searched lazily).
+  size_t next_cr_ = kUnknown;
+  size_t next_lf_ = kUnknown;
+  static constexpr size_t kUnknown = static_cast<size_t>(-1);
+};
 
 bool ValidDelimiter(char c) {
   const auto u = static_cast<unsigned char>(c);
@@ -181,11 +202,11 @@ absl::Status Message::ParseInto(std::string_view bytes,
   }
 
   // Segments and fields.
-  const bool lf = options.accept_lf;
+  TerminatorScanner scanner(text, options.accept_lf);
   size_t seg_start = 0;
   while (seg_start < text.size()) {
     size_t seg_end = 0;
-    const size_t next = NextSegment(text, seg_start, lf, &seg_end);
+    const size_t next = scanner.Next(seg_start, &seg_end);
     std::string_view seg = text.substr(seg_start, seg_end - seg_start);
     seg_start = next;
     if (seg.empty()) continue;  // Blank line or the LF of a CRLF.
@@ -294,9 +315,10 @@ std::vector<std::string_view> SplitMessages(std::string_view bytes,
     }
     msg_start = std::string_view::npos;
   };
+  TerminatorScanner scanner(bytes, options.accept_lf);
   while (pos < bytes.size()) {
     size_t seg_end = 0;
-    const size_t next = NextSegment(bytes, pos, options.accept_lf, &seg_end);
+    const size_t next = scanner.Next(pos, &seg_end);
     const std::string_view name =
         bytes.substr(pos, std::min<size_t>(3, seg_end - pos));
     if (name == "MSH") {

@@ -51,6 +51,16 @@ struct ParseOptions {
 
 class Message;
 
+// A segment name packed into an integer for fast comparison: the three
+// characters of a standard name; longer or shorter names map to codes no
+// three-character name has.
+constexpr uint32_t SegmentCode(std::string_view name) {
+  if (name.size() != 3) return 0x80000000u | static_cast<uint32_t>(name.size());
+  return static_cast<uint32_t>(static_cast<unsigned char>(name[0])) << 16 |
+         static_cast<uint32_t>(static_cast<unsigned char>(name[1])) << 8 |
+         static_cast<uint32_t>(static_cast<unsigned char>(name[2]));
+}
+
 // One segment: a view of its fields. Cheap to copy; valid while its Message.
 class Segment {
  public:

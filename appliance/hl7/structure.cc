@@ -9,11 +9,11 @@ namespace {
 
 // Grammar-building shorthands: required / optional, single / repeating.
 StructureNode Seg(const char* name, bool required, bool repeating = false) {
-  return StructureNode{false, name, required, repeating, {}};
+  return StructureNode{false, name, SegmentCode(name), required, repeating, {}};
 }
 StructureNode Grp(const char* name, bool required, bool repeating,
                   std::vector<StructureNode> children) {
-  return StructureNode{true, name, required, repeating, std::move(children)};
+  return StructureNode{true, name, 0, required, repeating, std::move(children)};
 }
 constexpr bool R = true;   // Required.
 constexpr bool O = false;  // Optional.
@@ -93,11 +93,11 @@ bool IsZSegment(std::string_view name) {
   return !name.empty() && name[0] == 'Z';
 }
 
-// Whether a segment named `name` can start `node`.
-bool CanStart(const StructureNode& node, std::string_view name) {
-  if (!node.is_group) return name == node.name;
+// Whether a segment with code `code` can start `node`.
+bool CanStart(const StructureNode& node, uint32_t code) {
+  if (!node.is_group) return code == node.code;
   for (const StructureNode& child : node.children) {
-    if (CanStart(child, name)) return true;
+    if (CanStart(child, code)) return true;
     if (child.required) return false;
   }
   return false;
@@ -118,7 +118,9 @@ class Matcher {
       : message_(message), findings_(findings) {
     for (size_t i = 0; i < message.segment_count(); ++i) {
       const std::string_view name = message.segment(i).name();
-      if (!IsZSegment(name)) indices_.push_back(i);
+      if (IsZSegment(name)) continue;
+      indices_.push_back(i);
+      codes_.push_back(SegmentCode(name));
     }
   }
 
@@ -170,10 +172,10 @@ class Matcher {
   void MatchChildren(const StructureNode& group) {
     for (const StructureNode& child : group.children) {
       if (!child.is_group) {
-        if (pos_ < indices_.size() && Name(pos_) == child.name) {
+        if (pos_ < codes_.size() && codes_[pos_] == child.code) {
           ++pos_;
-          while (child.repeating && pos_ < indices_.size() &&
-                 Name(pos_) == child.name) {
+          while (child.repeating && pos_ < codes_.size() &&
+                 codes_[pos_] == child.code) {
             ++pos_;
           }
         } else if (child.required) {
@@ -181,10 +183,10 @@ class Matcher {
         }
         continue;
       }
-      if (pos_ < indices_.size() && CanStart(child, Name(pos_))) {
+      if (pos_ < codes_.size() && CanStart(child, codes_[pos_])) {
         MatchChildren(child);
-        while (child.repeating && pos_ < indices_.size() &&
-               CanStart(child, Name(pos_))) {
+        while (child.repeating && pos_ < codes_.size() &&
+               CanStart(child, codes_[pos_])) {
           MatchChildren(child);
         }
       } else if (child.required) {
@@ -211,6 +213,7 @@ class Matcher {
   const Message& message_;
   std::vector<Finding>* findings_;  // Not owned; outlives the Matcher.
   std::vector<size_t> indices_;     // Non-Z segments, by message position.
+  std::vector<uint32_t> codes_;     // Their SegmentCode()s.
   size_t pos_ = 0;
   bool ok_ = true;
 };

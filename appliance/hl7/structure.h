@@ -8,6 +8,7 @@
 #ifndef APPLIANCE_HL7_STRUCTURE_H_
 #define APPLIANCE_HL7_STRUCTURE_H_
 
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,7 @@ namespace appliance::hl7 {
 struct StructureNode {
   bool is_group;
   const char* name;  // Segment id ("OBX") or group name ("OBSERVATION").
+  uint32_t code;     // SegmentCode(name) for segments.
   bool required;
   bool repeating;
   std::vector<StructureNode> children;  // Groups only.

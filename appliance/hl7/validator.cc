@@ -128,11 +128,7 @@ class SegmentChecker {
 
   template <typename Fn>
   void ForEachRepetition(int field, Fn fn) const {
-    const std::string_view v = Field(field);
-    if (v.empty()) return;
-    const size_t n = PieceCount(v, d_.repetition);
-    for (size_t r = 1; r <= n; ++r)
-      fn(Piece(v, d_.repetition, r), static_cast<int>(r));
+    ForEachPiece(Field(field), d_.repetition, fn);
   }
 
   const Message& m_;
@@ -292,33 +288,50 @@ void CheckFields(const Message& m, std::vector<Finding>* out) {
   const Delimiters& d = m.delimiters();
   for (size_t i = 0; i < m.segment_count(); ++i) {
     const Segment seg = m.segment(i);
-    const std::string_view name = seg.name();
-    if (name == "OBX") {
-      SegmentChecker c(m, seg, ++obx, out);
-      CheckObx(c, d);
-    } else if (name == "OBR") {
-      SegmentChecker c(m, seg, ++obr, out);
-      CheckObr(c);
-    } else if (name == "PID") {
-      SegmentChecker c(m, seg, ++pid, out);
-      CheckPid(c);
-    } else if (name == "MSH") {
-      if (++msh == 1) {
-        SegmentChecker c(m, seg, msh, out);
-        CheckMsh(c, m);
+    switch (SegmentCode(seg.name())) {
+      case SegmentCode("OBX"): {
+        SegmentChecker c(m, seg, ++obx, out);
+        CheckObx(c, d);
+        break;
       }
-    } else if (name == "PV1") {
-      SegmentChecker c(m, seg, ++pv1, out);
-      CheckPv1(c);
-    } else if (name == "ORC") {
-      SegmentChecker c(m, seg, ++orc, out);
-      CheckOrc(c);
-    } else if (name == "EVN") {
-      SegmentChecker c(m, seg, ++evn, out);
-      CheckEvn(c);
-    } else if (name == "SPM") {
-      SegmentChecker c(m, seg, ++spm, out);
-      CheckSpm(c);
+      case SegmentCode("OBR"): {
+        SegmentChecker c(m, seg, ++obr, out);
+        CheckObr(c);
+        break;
+      }
+      case SegmentCode("PID"): {
+        SegmentChecker c(m, seg, ++pid, out);
+        CheckPid(c);
+        break;
+      }
+      case SegmentCode("MSH"):
+        if (++msh == 1) {
+          SegmentChecker c(m, seg, msh, out);
+          CheckMsh(c, m);
+        }
+        break;
+      case SegmentCode("PV1"): {
+        SegmentChecker c(m, seg, ++pv1, out);
+        CheckPv1(c);
+        break;
+      }
+      case SegmentCode("ORC"): {
+        SegmentChecker c(m, seg, ++orc, out);
+        CheckOrc(c);
+        break;
+      }
+      case SegmentCode("EVN"): {
+        SegmentChecker c(m, seg, ++evn, out);
+        CheckEvn(c);
+        break;
+      }
+      case SegmentCode("SPM"): {
+        SegmentChecker c(m, seg, ++spm, out);
+        CheckSpm(c);
+        break;
+      }
+      default:
+        break;
     }
   }
 }
