@@ -3,6 +3,10 @@
 #include <cctype>
 #include <cstring>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "absl/strings/str_cat.h"
 #include "appliance/hl7/escape.h"
 
@@ -201,45 +205,75 @@ absl::Status Message::ParseInto(std::string_view bytes,
     if (i < 4) *slots[i] = c;
   }
 
-  // Segments and fields.
-  TerminatorScanner scanner(text, options.accept_lf);
+  // Segments and fields, in one pass over the bytes: every field separator
+  // and segment terminator is visited once (16 bytes at a time with SSE2).
+  const char* const base = text.data();
+  const size_t size = text.size();
+  const char fs = d.field;
+  const bool lf = options.accept_lf;
   size_t seg_start = 0;
-  while (seg_start < text.size()) {
-    size_t seg_end = 0;
-    const size_t next = scanner.Next(seg_start, &seg_end);
-    std::string_view seg = text.substr(seg_start, seg_end - seg_start);
-    seg_start = next;
-    if (seg.empty()) continue;  // Blank line or the LF of a CRLF.
+  size_t field_start = 0;
+  uint32_t first_field = 0;  // Index in fields_ of the open segment's name.
+  auto close_segment = [&](size_t end) {
+    fields_.emplace_back(base + field_start, end - field_start);
     SegmentIndex idx;
-    idx.first_field = static_cast<uint32_t>(fields_.size());
-    idx.raw = seg;
-    size_t p = 0;
-    if (segments_.empty()) {
-      // MSH: name, MSH-1 (the separator itself), MSH-2, then ordinary fields.
-      fields_.push_back(seg.substr(0, 3));
-      fields_.push_back(seg.substr(3, 1));
-      fields_.push_back(enc);
-      p = 4 + enc.size();
-      if (p < seg.size())
-        ++p;  // The separator after MSH-2.
-      else
-        p = seg.size() + 1;
-    }
-    if (p <= seg.size()) {
-      while (true) {
-        const void* hit = memchr(seg.data() + p, d.field, seg.size() - p);
-        if (hit == nullptr) {
-          fields_.push_back(seg.substr(p));
-          break;
-        }
-        const size_t q = static_cast<const char*>(hit) - seg.data();
-        fields_.push_back(seg.substr(p, q - p));
-        p = q + 1;
-      }
-    }
-    idx.field_count = static_cast<uint32_t>(fields_.size()) - idx.first_field;
+    idx.first_field = first_field;
+    idx.field_count = static_cast<uint32_t>(fields_.size()) - first_field;
+    idx.raw = std::string_view(base + seg_start, end - seg_start);
     segments_.push_back(idx);
+  };
+  // Called for each field separator or terminator at offset j.
+  auto delimiter = [&](size_t j) {
+    if (base[j] == fs) {
+      fields_.emplace_back(base + field_start, j - field_start);
+      field_start = j + 1;
+      return;
+    }
+    if (j > seg_start) close_segment(j);  // Else a blank line: skipped.
+    seg_start = field_start = j + 1;
+    first_field = static_cast<uint32_t>(fields_.size());
+  };
+
+  // MSH: name, MSH-1 (the separator itself), MSH-2, then ordinary fields.
+  fields_.push_back(text.substr(0, 3));
+  fields_.push_back(text.substr(3, 1));
+  fields_.push_back(enc);
+  pos = 4 + enc.size();
+  if (pos < size && text[pos] == fs) {
+    field_start = ++pos;
+  } else {
+    // Nothing after MSH-2: the segment has exactly three fields.
+    SegmentIndex idx;
+    idx.first_field = 0;
+    idx.field_count = 3;
+    idx.raw = text.substr(0, pos);
+    segments_.push_back(idx);
+    seg_start = field_start = pos;
+    first_field = 3;
   }
+  const char lf_char = lf ? '\n' : '\r';
+#ifdef __SSE2__
+  const __m128i v_fs = _mm_set1_epi8(fs);
+  const __m128i v_cr = _mm_set1_epi8('\r');
+  const __m128i v_lf = _mm_set1_epi8(lf_char);
+  for (; pos + 16 <= size; pos += 16) {
+    const __m128i chunk =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + pos));
+    const __m128i hits = _mm_or_si128(
+        _mm_cmpeq_epi8(chunk, v_fs),
+        _mm_or_si128(_mm_cmpeq_epi8(chunk, v_cr), _mm_cmpeq_epi8(chunk, v_lf)));
+    uint32_t mask = static_cast<uint32_t>(_mm_movemask_epi8(hits));
+    while (mask != 0) {
+      delimiter(pos + __builtin_ctz(mask));
+      mask &= mask - 1;
+    }
+  }
+#endif
+  for (; pos < size; ++pos) {
+    const char c = base[pos];
+    if (c == fs || c == '\r' || c == lf_char) delimiter(pos);
+  }
+  if (size > seg_start) close_segment(size);
   raw_ = text;
   delimiters_ = d;
   return absl::OkStatus();

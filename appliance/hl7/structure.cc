@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 
 namespace appliance::hl7 {
@@ -119,7 +120,7 @@ class Matcher {
     for (size_t i = 0; i < message.segment_count(); ++i) {
       const std::string_view name = message.segment(i).name();
       if (IsZSegment(name)) continue;
-      indices_.push_back(i);
+      indices_.push_back(static_cast<uint32_t>(i));
       codes_.push_back(SegmentCode(name));
     }
   }
@@ -212,8 +213,10 @@ class Matcher {
 
   const Message& message_;
   std::vector<Finding>* findings_;  // Not owned; outlives the Matcher.
-  std::vector<size_t> indices_;     // Non-Z segments, by message position.
-  std::vector<uint32_t> codes_;     // Their SegmentCode()s.
+  // Non-Z segments by message position, and their SegmentCode()s. Inline
+  // storage: a typical message needs no allocation here.
+  absl::InlinedVector<uint32_t, 64> indices_;
+  absl::InlinedVector<uint32_t, 64> codes_;
   size_t pos_ = 0;
   bool ok_ = true;
 };

@@ -11,37 +11,69 @@
 namespace appliance::hl7 {
 namespace {
 
-using Table = absl::Span<const std::string_view>;
+// Table codes are at most 8 characters: compare them as integers.
+constexpr uint64_t PackCode(std::string_view v) {
+  if (v.empty() || v.size() > 8) return 0;
+  uint64_t code = 0;
+  for (char c : v) code = code << 8 | static_cast<unsigned char>(c);
+  return code;
+}
+
+template <size_t N>
+struct CodeTable {
+  uint64_t codes[N];
+};
+
+template <size_t N>
+constexpr CodeTable<N> MakeTable(const std::string_view (&values)[N]) {
+  CodeTable<N> t{};
+  for (size_t i = 0; i < N; ++i) t.codes[i] = PackCode(values[i]);
+  return t;
+}
+
+using Table = absl::Span<const uint64_t>;
 
 // HL7 tables (values as of v2.5.1, with common later additions for 0078).
-constexpr std::string_view kTable0001[] = {"M", "F", "O", "U", "A", "N"};
-constexpr std::string_view kTable0004[] = {"B", "C", "E", "I", "N",
-                                           "O", "P", "R", "U"};
-constexpr std::string_view kTable0078[] = {
+constexpr std::string_view kValues0001[] = {"M", "F", "O", "U", "A", "N"};
+constexpr std::string_view kValues0004[] = {"B", "C", "E", "I", "N",
+                                            "O", "P", "R", "U"};
+constexpr std::string_view kValues0078[] = {
     "L",   "H",   "LL", "HH",  "<",  ">",     "N",     "A",   "AA",  "U",
     "D",   "B",   "W",  "S",   "R",  "I",     "MS",    "VS",  "POS", "NEG",
     "IND", "DET", "ND", "QCF", "RR", "TOX",   "E",     "EX",  "EXP", "HX",
     "IE",  "LU",  "NR", "NS",  "HU", "SYN-R", "SYN-S", "CAR", "AC"};
-constexpr std::string_view kTable0085[] = {"C", "D", "F", "I", "N", "O",
-                                           "P", "R", "S", "U", "W", "X"};
-constexpr std::string_view kTable0103[] = {"D", "P", "T"};
-constexpr std::string_view kTable0119[] = {
+constexpr std::string_view kValues0085[] = {"C", "D", "F", "I", "N", "O",
+                                            "P", "R", "S", "U", "W", "X"};
+constexpr std::string_view kValues0103[] = {"D", "P", "T"};
+constexpr std::string_view kValues0119[] = {
     "AF", "CA", "CH", "CN", "CR", "DC", "DE", "DF", "DR", "FU",
     "HD", "HR", "LI", "NA", "NW", "OC", "OD", "OE", "OF", "OH",
     "OK", "OP", "OR", "PA", "PR", "PY", "RE", "RF", "RL", "RO",
     "RP", "RQ", "RR", "RU", "SC", "SN", "SR", "SS", "UA", "UC",
     "UD", "UF", "UH", "UM", "UN", "UR", "UX", "XO", "XR", "XX"};
-constexpr std::string_view kTable0123[] = {"O", "I", "S", "A", "P", "C",
-                                           "R", "F", "X", "Y", "Z"};
-constexpr std::string_view kTable0125[] = {
+constexpr std::string_view kValues0123[] = {"O", "I", "S", "A", "P", "C",
+                                            "R", "F", "X", "Y", "Z"};
+constexpr std::string_view kValues0125[] = {
     "AD", "CE", "CF", "CK", "CN", "CNE", "CP",  "CWE", "CX",  "DR", "DT", "DTM",
     "ED", "FT", "ID", "IS", "MA", "MO",  "NA",  "NM",  "NR",  "PN", "RP", "SN",
     "ST", "TM", "TN", "TS", "TX", "XAD", "XCN", "XON", "XPN", "XTN"};
-constexpr std::string_view kTable0155[] = {"AL", "NE", "ER", "SU"};
+constexpr std::string_view kValues0155[] = {"AL", "NE", "ER", "SU"};
+
+constexpr auto kTable0001 = MakeTable(kValues0001);
+constexpr auto kTable0004 = MakeTable(kValues0004);
+constexpr auto kTable0078 = MakeTable(kValues0078);
+constexpr auto kTable0085 = MakeTable(kValues0085);
+constexpr auto kTable0103 = MakeTable(kValues0103);
+constexpr auto kTable0119 = MakeTable(kValues0119);
+constexpr auto kTable0123 = MakeTable(kValues0123);
+constexpr auto kTable0125 = MakeTable(kValues0125);
+constexpr auto kTable0155 = MakeTable(kValues0155);
 
 bool InTable(std::string_view v, Table table) {
-  for (std::string_view t : table) {
-    if (v == t) return true;
+  const uint64_t code = PackCode(v);
+  if (code == 0) return false;
+  for (uint64_t t : table) {
+    if (t == code) return true;
   }
   return false;
 }
@@ -143,12 +175,13 @@ void CheckMsh(SegmentChecker& c, const Message& m) {
   c.Required(9, "message type");
   c.Required(10, "message control id");
   if (c.Required(11, "processing id")) {
-    c.TableValue(11, "processing id", "0103", kTable0103, Severity::kWarning);
+    c.TableValue(11, "processing id", "0103", kTable0103.codes,
+                 Severity::kWarning);
   }
   c.Required(12, "version id");
-  c.TableValue(15, "accept acknowledgment type", "0155", kTable0155,
+  c.TableValue(15, "accept acknowledgment type", "0155", kTable0155.codes,
                Severity::kWarning);
-  c.TableValue(16, "application acknowledgment type", "0155", kTable0155,
+  c.TableValue(16, "application acknowledgment type", "0155", kTable0155.codes,
                Severity::kWarning);
   if (CharsetOf(m.charset()) == Charset::kUnsupported) {
     c.Add(
@@ -180,12 +213,13 @@ void CheckPid(SegmentChecker& c) {
     }
   }
   c.DateTimeField(7, "date/time of birth");
-  c.TableValue(8, "administrative sex", "0001", kTable0001);
+  c.TableValue(8, "administrative sex", "0001", kTable0001.codes);
 }
 
 void CheckPv1(SegmentChecker& c) {
   if (c.Required(2, "patient class", Severity::kWarning)) {
-    c.TableValue(2, "patient class", "0004", kTable0004, Severity::kWarning);
+    c.TableValue(2, "patient class", "0004", kTable0004.codes,
+                 Severity::kWarning);
   }
   c.DateTimeField(44, "admit date/time", Severity::kWarning);
   c.DateTimeField(45, "discharge date/time", Severity::kWarning);
@@ -198,7 +232,7 @@ void CheckEvn(SegmentChecker& c) {
 
 void CheckOrc(SegmentChecker& c) {
   if (c.Required(1, "order control")) {
-    c.TableValue(1, "order control", "0119", kTable0119);
+    c.TableValue(1, "order control", "0119", kTable0119.codes);
   }
 }
 
@@ -215,7 +249,7 @@ void CheckObr(SegmentChecker& c) {
   c.DateTimeField(8, "observation end date/time");
   c.DateTimeField(14, "specimen received date/time");
   c.DateTimeField(22, "results report/status change date/time");
-  c.TableValue(25, "result status", "0123", kTable0123);
+  c.TableValue(25, "result status", "0123", kTable0123.codes);
 }
 
 void CheckObx(SegmentChecker& c, const Delimiters& d) {
@@ -229,7 +263,7 @@ void CheckObx(SegmentChecker& c, const Delimiters& d) {
             "required field missing: value type (OBX-2) for a non-empty "
             "observation value");
     }
-  } else if (!InTable(type, kTable0125)) {
+  } else if (!InTable(type, kTable0125.codes)) {
     c.Add(ErrorCode::kTableValue, Severity::kError, 2, 0, 0,
           "value type (OBX-2) is not a value of HL7 table 0125");
   } else {
@@ -270,9 +304,9 @@ void CheckObx(SegmentChecker& c, const Delimiters& d) {
       }
     });
   }
-  c.TableValue(8, "abnormal flags", "0078", kTable0078);
+  c.TableValue(8, "abnormal flags", "0078", kTable0078.codes);
   if (c.Required(11, "observation result status")) {
-    c.TableValue(11, "observation result status", "0085", kTable0085);
+    c.TableValue(11, "observation result status", "0085", kTable0085.codes);
   }
   c.DateTimeField(14, "date/time of the observation");
 }
