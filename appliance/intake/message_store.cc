@@ -1,0 +1,512 @@
+#include "appliance/intake/message_store.h"
+
+#include <glog/logging.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "appliance/base/status_macros.h"
+#include "appliance/crypto/hash.h"
+#include "appliance/store/keys.h"
+#include "appliance/store/schema.h"
+
+namespace appliance::intake {
+namespace {
+
+constexpr const char* kDbNames[] = {"meta",     "keys",    "messages",
+                                    "payloads", "dedupe",  "pipeline",
+                                    "audit",    "counters"};
+
+std::string PayloadAad(uint64_t seq) { return absl::StrCat("payload/", seq); }
+
+const char* AckText(pb::AckCode code) {
+  switch (code) {
+    case pb::ACK_CODE_ACCEPT:
+      return "AA";
+    case pb::ACK_CODE_ERROR:
+      return "AE";
+    case pb::ACK_CODE_REJECT:
+      return "AR";
+    default:
+      return "??";
+  }
+}
+
+std::string Serialize(const google::protobuf::Message& m) {
+  std::string out;
+  m.SerializeToString(&out);
+  return out;
+}
+
+// The record's hash: SHA-256 over its encoding with `hash` cleared. Proto3
+// serialization of these scalar/bytes-only records is canonical (fields in
+// number order, no maps, no unknown fields).
+std::string AuditHash(pb::AuditRecord record) {
+  record.clear_hash();
+  const crypto::Sha256Digest d = crypto::Sha256(Serialize(record));
+  return std::string(crypto::AsBytes(d));
+}
+
+}  // namespace
+
+std::string DedupeKey(std::string_view msh3, std::string_view msh4,
+                      std::string_view msh10) {
+  crypto::Sha256Hasher h;
+  h.Update(msh3);
+  h.Update(std::string_view("\0", 1));
+  h.Update(msh4);
+  h.Update(std::string_view("\0", 1));
+  h.Update(msh10);
+  const crypto::Sha256Digest d = h.Finish();
+  return std::string(crypto::AsBytes(d));
+}
+
+std::string StateName(pb::MessageState state) {
+  std::string name = pb::MessageState_Name(state);
+  constexpr std::string_view kPrefix = "MESSAGE_STATE_";
+  if (name.compare(0, kPrefix.size(), kPrefix) == 0) {
+    name = name.substr(kPrefix.size());
+  }
+  return name;
+}
+
+MessageStore::MessageStore(MessageStoreOptions options, const Clock* clock)
+    : options_(std::move(options)), clock_(clock) {}
+
+absl::StatusOr<std::unique_ptr<MessageStore>> MessageStore::Open(
+    const MessageStoreOptions& options, const Clock* clock) {
+  std::unique_ptr<MessageStore> s(new MessageStore(options, clock));
+  RETURN_IF_ERROR(s->Init());
+  return s;
+}
+
+absl::StatusOr<store::Dbi> MessageStore::Db(const char* name) const {
+  return env_->GetDbi(name);
+}
+
+absl::Status MessageStore::Init() {
+  store::EnvOptions env_options;
+  for (const char* name : kDbNames) env_options.db_names.push_back(name);
+  env_options.initial_map_size = options_.initial_map_bytes;
+  env_options.max_map_size = options_.max_map_bytes;
+  env_options.read_only = options_.read_only;
+  env_options.create_if_missing = !options_.read_only;
+  ASSIGN_OR_RETURN(env_, store::Env::Open(options_.data_dir, env_options));
+  if (options_.read_only) return absl::OkStatus();
+
+  ASSIGN_OR_RETURN(store::SchemaState schema, store::OpenSchema(*env_, {}));
+  if (schema.created) {
+    LOG(INFO) << "created message store schema v" << schema.version;
+  }
+  RETURN_IF_ERROR(LoadHeads());
+
+  crypto::KeyFileOptions key_options;
+  key_options.create_if_missing = options_.create_key_file;
+  ASSIGN_OR_RETURN(crypto::KeyFile key_file,
+                   crypto::KeyFile::Load(options_.key_file, key_options));
+  if (key_file.created()) {
+    LOG(INFO) << "created key file " << options_.key_file;
+  }
+  ASSIGN_OR_RETURN(keys_, crypto::DataKeyRing::Create(key_file.kek()));
+  RETURN_IF_ERROR(LoadOrCreateDataKey());
+  RETURN_IF_ERROR(WriteStandaloneAudit(pb::AUDIT_APPLIANCE_STARTED,
+                                       "message store opened"));
+  writer_ = std::thread([this] { WriterLoop(); });
+  return absl::OkStatus();
+}
+
+absl::Status MessageStore::LoadHeads() {
+  ASSIGN_OR_RETURN(store::Dbi messages, Db("messages"));
+  ASSIGN_OR_RETURN(store::Dbi audit, Db("audit"));
+  ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ASSIGN_OR_RETURN(store::Cursor mc, txn.OpenCursor(messages));
+  absl::StatusOr<store::KeyValue> last = mc.Last();
+  if (last.ok()) {
+    ASSIGN_OR_RETURN(uint64_t seq, store::DecodeU64BE(last->key));
+    heads_.next_message_seq = seq + 1;
+  } else if (!absl::IsNotFound(last.status())) {
+    return last.status();
+  }
+  ASSIGN_OR_RETURN(store::Cursor ac, txn.OpenCursor(audit));
+  last = ac.Last();
+  if (last.ok()) {
+    ASSIGN_OR_RETURN(uint64_t seq, store::DecodeU64BE(last->key));
+    pb::AuditRecord record;
+    if (!record.ParseFromArray(last->value.data(),
+                               static_cast<int>(last->value.size()))) {
+      return absl::DataLossError(
+          absl::StrCat("audit record ", seq, " does not parse"));
+    }
+    heads_.next_audit_seq = seq + 1;
+    heads_.audit_head = record.hash();
+  } else if (!absl::IsNotFound(last.status())) {
+    return last.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MessageStore::LoadOrCreateDataKey() {
+  ASSIGN_OR_RETURN(store::Dbi keys_db, Db("keys"));
+  std::vector<crypto::WrappedKey> wrapped;
+  {
+    ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+    ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(keys_db));
+    absl::StatusOr<store::KeyValue> kv = c.First();
+    for (; kv.ok(); kv = c.Next()) {
+      ASSIGN_OR_RETURN(uint64_t id, store::DecodeU64BE(kv->key));
+      wrapped.push_back(crypto::WrappedKey{static_cast<uint32_t>(id),
+                                           std::string(kv->value)});
+    }
+    if (!absl::IsNotFound(kv.status())) return kv.status();
+  }
+  if (!wrapped.empty()) {
+    absl::Status s = keys_->Import(wrapped);
+    if (!s.ok()) {
+      return absl::Status(
+          s.code(), absl::StrCat("cannot unwrap the stored data keys with the "
+                                 "key file ",
+                                 options_.key_file, " (wrong key file?): ",
+                                 std::string(s.message())));
+    }
+    return absl::OkStatus();
+  }
+  // First start: make a data key, persist it wrapped, then use it.
+  ASSIGN_OR_RETURN(crypto::WrappedKey key, keys_->NewKey());
+  RETURN_IF_ERROR(store::RunInWriteTxn(*env_, [&](store::WriteTxn& txn) {
+    return txn.Put(keys_db, store::EncodeU64BE(key.id), key.wrapped);
+  }));
+  RETURN_IF_ERROR(keys_->Add(key));
+  return WriteStandaloneAudit(pb::AUDIT_KEY_CREATED,
+                              absl::StrCat("data key ", key.id, " created"));
+}
+
+absl::Status MessageStore::AppendAudit(store::WriteTxn& txn, Heads& heads,
+                                       pb::AuditRecord record) {
+  ASSIGN_OR_RETURN(store::Dbi audit, Db("audit"));
+  record.set_seq(heads.next_audit_seq);
+  record.set_prev_hash(heads.audit_head);
+  const std::string hash = AuditHash(record);
+  record.set_hash(hash);
+  RETURN_IF_ERROR(
+      txn.Put(audit, store::EncodeU64BE(record.seq()), Serialize(record)));
+  heads.next_audit_seq++;
+  heads.audit_head = hash;
+  return absl::OkStatus();
+}
+
+absl::Status MessageStore::WriteStandaloneAudit(pb::AuditEventType type,
+                                                const std::string& detail) {
+  Heads heads;
+  RETURN_IF_ERROR(store::RunInWriteTxn(*env_, [&](store::WriteTxn& txn) {
+    heads = heads_;
+    pb::AuditRecord r;
+    r.set_time_us(clock_->NowMicros());
+    r.set_type(type);
+    r.set_outcome(pb::AUDIT_OUTCOME_SUCCESS);
+    r.set_actor("hl7d");
+    r.set_detail(detail);
+    return AppendAudit(txn, heads, std::move(r));
+  }));
+  heads_ = heads;
+  return absl::OkStatus();
+}
+
+void MessageStore::Submit(IntakeRequest request, IntakeCallback done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(Pending{std::move(request), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(absl::UnavailableError("message store is stopping"));
+}
+
+absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
+                                      std::vector<Pending>& batch, Heads& heads,
+                                      std::vector<IntakeResult>& results) {
+  ASSIGN_OR_RETURN(store::Dbi messages, Db("messages"));
+  ASSIGN_OR_RETURN(store::Dbi payloads, Db("payloads"));
+  ASSIGN_OR_RETURN(store::Dbi dedupe, Db("dedupe"));
+  ASSIGN_OR_RETURN(store::Dbi pipeline, Db("pipeline"));
+  ASSIGN_OR_RETURN(store::Dbi counters, Db("counters"));
+  std::map<std::string, uint64_t> counter_delta;
+  const int64_t now = clock_->NowMicros();
+
+  for (Pending& p : batch) {
+    const IntakeRequest& req = p.request;
+    IntakeResult result;
+    const std::string& type = req.meta.message_type().empty()
+                                  ? std::string("unknown")
+                                  : req.meta.message_type();
+    if (!req.dedupe_key.empty()) {
+      ASSIGN_OR_RETURN(std::optional<std::string_view> first,
+                       txn.Find(dedupe, req.dedupe_key));
+      if (first.has_value()) {
+        ASSIGN_OR_RETURN(uint64_t seq, store::DecodeU64BE(*first));
+        ASSIGN_OR_RETURN(std::string_view stored,
+                         txn.Get(messages, store::EncodeU64BE(seq)));
+        pb::MessageMeta meta;
+        if (!meta.ParseFromArray(stored.data(),
+                                 static_cast<int>(stored.size()))) {
+          return absl::DataLossError(
+              absl::StrCat("message record ", seq, " does not parse"));
+        }
+        meta.set_duplicates(meta.duplicates() + 1);
+        RETURN_IF_ERROR(
+            txn.Put(messages, store::EncodeU64BE(seq), Serialize(meta)));
+        pb::AuditRecord r;
+        r.set_time_us(now);
+        r.set_type(pb::AUDIT_MESSAGE_DUPLICATE);
+        r.set_outcome(pb::AUDIT_OUTCOME_MINOR_FAILURE);
+        r.set_actor(req.peer);
+        r.set_message_seq(seq);
+        r.set_control_id(req.meta.control_id());
+        r.set_message_sha256(req.meta.raw_sha256());
+        r.set_detail(absl::StrCat("repeat of message ", seq, ", answered ",
+                                  AckText(meta.ack_code())));
+        RETURN_IF_ERROR(AppendAudit(txn, heads, std::move(r)));
+        counter_delta["duplicates"]++;
+        counter_delta[absl::StrCat("ack/", AckText(meta.ack_code()))]++;
+        result.seq = seq;
+        result.duplicate = true;
+        result.ack_code = meta.ack_code();
+        results.push_back(result);
+        continue;
+      }
+    }
+
+    const uint64_t seq = heads.next_message_seq++;
+    const std::string key = store::EncodeU64BE(seq);
+    pb::MessageMeta meta = req.meta;
+    meta.set_seq(seq);
+    meta.set_peer(req.peer);
+    meta.set_tls_subject(req.tls_subject);
+    meta.set_raw_size(req.raw.size());
+    meta.set_data_key_id(keys_->current_key_id());
+    const bool accepted = meta.ack_code() == pb::ACK_CODE_ACCEPT;
+    meta.set_state(accepted ? pb::MESSAGE_STATE_PENDING
+                   : meta.ack_code() == pb::ACK_CODE_ERROR
+                       ? pb::MESSAGE_STATE_ERROR
+                       : pb::MESSAGE_STATE_REJECTED);
+    ASSIGN_OR_RETURN(std::string sealed, keys_->Seal(req.raw, PayloadAad(seq)));
+    RETURN_IF_ERROR(txn.Put(payloads, key, sealed));
+    RETURN_IF_ERROR(txn.Put(messages, key, Serialize(meta)));
+    if (!req.dedupe_key.empty()) {
+      RETURN_IF_ERROR(txn.Put(dedupe, req.dedupe_key, key));
+    }
+    if (accepted) {
+      pb::PipelineEntry entry;
+      entry.set_seq(seq);
+      entry.set_state(pb::MESSAGE_STATE_PENDING);
+      entry.set_enqueued_at_us(now);
+      entry.set_next_attempt_at_us(now);
+      RETURN_IF_ERROR(txn.Put(pipeline, key, Serialize(entry)));
+    }
+    pb::AuditRecord received;
+    received.set_time_us(meta.received_at_us());
+    received.set_type(pb::AUDIT_MESSAGE_RECEIVED);
+    received.set_outcome(pb::AUDIT_OUTCOME_SUCCESS);
+    received.set_actor(req.tls_subject.empty()
+                           ? req.peer
+                           : absl::StrCat(req.peer, " ", req.tls_subject));
+    received.set_message_seq(seq);
+    received.set_control_id(meta.control_id());
+    received.set_message_sha256(meta.raw_sha256());
+    received.set_detail(absl::StrCat(type, ", ", req.raw.size(), " bytes"));
+    pb::AuditRecord answered = received;
+    RETURN_IF_ERROR(AppendAudit(txn, heads, std::move(received)));
+    answered.set_time_us(now);
+    answered.set_type(accepted ? pb::AUDIT_MESSAGE_ACKNOWLEDGED
+                               : pb::AUDIT_MESSAGE_REJECTED);
+    answered.set_outcome(accepted ? pb::AUDIT_OUTCOME_SUCCESS
+                         : meta.ack_code() == pb::ACK_CODE_ERROR
+                             ? pb::AUDIT_OUTCOME_MINOR_FAILURE
+                             : pb::AUDIT_OUTCOME_SERIOUS_FAILURE);
+    std::string detail = absl::StrCat("answered ", AckText(meta.ack_code()));
+    if (meta.findings_size() > 0) {
+      absl::StrAppend(&detail, ", first finding ", meta.findings(0).code(),
+                      " at ", meta.findings(0).location());
+    }
+    answered.set_detail(detail);
+    RETURN_IF_ERROR(AppendAudit(txn, heads, std::move(answered)));
+    counter_delta[absl::StrCat("received/", type)]++;
+    counter_delta[absl::StrCat("ack/", AckText(meta.ack_code()))]++;
+    counter_delta[absl::StrCat("ack/", type, "/", AckText(meta.ack_code()))]++;
+    result.seq = seq;
+    result.ack_code = meta.ack_code();
+    results.push_back(result);
+  }
+
+  for (const auto& [name, delta] : counter_delta) {
+    ASSIGN_OR_RETURN(std::optional<std::string_view> old,
+                     txn.Find(counters, name));
+    uint64_t value = delta;
+    if (old.has_value()) {
+      ASSIGN_OR_RETURN(uint64_t prev, store::DecodeU64BE(*old));
+      value += prev;
+    }
+    RETURN_IF_ERROR(txn.Put(counters, name, store::EncodeU64BE(value)));
+  }
+  return absl::OkStatus();
+}
+
+void MessageStore::WriterLoop() {
+  std::vector<Pending> batch;
+  std::vector<IntakeResult> results;
+  while (true) {
+    batch.clear();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // Stopping and drained.
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    Heads heads;
+    const absl::Status status =
+        store::RunInWriteTxn(*env_, [&](store::WriteTxn& txn) {
+          heads = heads_;  // A retried body starts from the committed heads.
+          results.clear();
+          return ApplyBatch(txn, batch, heads, results);
+        });
+    if (status.ok()) {
+      heads_ = heads;
+      commits_++;
+      if (!healthy_.exchange(true)) LOG(INFO) << "message store commits again";
+      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
+    } else {
+      commit_failures_++;
+      if (healthy_.exchange(false)) {
+        LOG(ERROR) << "message store commit failed (" << batch.size()
+                   << " messages not stored): " << status;
+      }
+      for (Pending& p : batch) p.done(status);
+    }
+  }
+}
+
+void MessageStore::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (writer_.joinable()) {
+    writer_.join();
+    absl::Status s = WriteStandaloneAudit(pb::AUDIT_APPLIANCE_STOPPED,
+                                          "message store closed");
+    if (!s.ok()) LOG(WARNING) << "could not audit the stop: " << s;
+  }
+}
+
+MessageStore::~MessageStore() { Stop(); }
+
+absl::StatusOr<StoreSummary> MessageStore::Summarize() const {
+  StoreSummary summary;
+  ASSIGN_OR_RETURN(store::Dbi messages, Db("messages"));
+  ASSIGN_OR_RETURN(store::Dbi counters, Db("counters"));
+  ASSIGN_OR_RETURN(store::Dbi audit, Db("audit"));
+  ASSIGN_OR_RETURN(store::Dbi pipeline, Db("pipeline"));
+  ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(messages));
+  absl::StatusOr<store::KeyValue> kv = c.First();
+  for (; kv.ok(); kv = c.Next()) {
+    pb::MessageMeta meta;
+    if (!meta.ParseFromArray(kv->value.data(),
+                             static_cast<int>(kv->value.size()))) {
+      return absl::DataLossError("message record does not parse");
+    }
+    summary.messages++;
+    summary.by_state[StateName(meta.state())]++;
+    summary.by_type[meta.message_type().empty() ? "unknown"
+                                                : meta.message_type()]++;
+  }
+  if (!absl::IsNotFound(kv.status())) return kv.status();
+  ASSIGN_OR_RETURN(store::Cursor cc, txn.OpenCursor(counters));
+  kv = cc.First();
+  for (; kv.ok(); kv = cc.Next()) {
+    ASSIGN_OR_RETURN(uint64_t v, store::DecodeU64BE(kv->value));
+    summary.counters[std::string(kv->key)] = v;
+  }
+  if (!absl::IsNotFound(kv.status())) return kv.status();
+  ASSIGN_OR_RETURN(summary.audit_records, txn.Count(audit));
+  ASSIGN_OR_RETURN(summary.pipeline_entries, txn.Count(pipeline));
+  return summary;
+}
+
+absl::StatusOr<std::vector<pb::MessageMeta>> MessageStore::ListMessages(
+    uint64_t after_seq, size_t limit) const {
+  std::vector<pb::MessageMeta> out;
+  ASSIGN_OR_RETURN(store::Dbi messages, Db("messages"));
+  ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(messages));
+  absl::StatusOr<store::KeyValue> kv =
+      c.Seek(store::EncodeU64BE(after_seq + 1));
+  for (; kv.ok() && out.size() < limit; kv = c.Next()) {
+    pb::MessageMeta meta;
+    if (!meta.ParseFromArray(kv->value.data(),
+                             static_cast<int>(kv->value.size()))) {
+      return absl::DataLossError("message record does not parse");
+    }
+    out.push_back(std::move(meta));
+  }
+  if (!kv.ok() && !absl::IsNotFound(kv.status())) return kv.status();
+  return out;
+}
+
+absl::StatusOr<pb::MessageMeta> MessageStore::GetMessage(uint64_t seq) const {
+  ASSIGN_OR_RETURN(store::Dbi messages, Db("messages"));
+  ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ASSIGN_OR_RETURN(std::string_view v,
+                   txn.Get(messages, store::EncodeU64BE(seq)));
+  pb::MessageMeta meta;
+  if (!meta.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+    return absl::DataLossError(
+        absl::StrCat("message record ", seq, " does not parse"));
+  }
+  return meta;
+}
+
+absl::StatusOr<std::string> MessageStore::ReadPayload(uint64_t seq) const {
+  if (keys_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "payloads cannot be decrypted: store opened without its key file");
+  }
+  ASSIGN_OR_RETURN(store::Dbi payloads, Db("payloads"));
+  std::string sealed;
+  {
+    ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+    ASSIGN_OR_RETURN(std::string_view v,
+                     txn.Get(payloads, store::EncodeU64BE(seq)));
+    sealed.assign(v.data(), v.size());
+  }
+  return keys_->Open(sealed, PayloadAad(seq));
+}
+
+absl::StatusOr<std::vector<pb::AuditRecord>> MessageStore::ReadAudit(
+    uint64_t after_seq, size_t limit) const {
+  std::vector<pb::AuditRecord> out;
+  ASSIGN_OR_RETURN(store::Dbi audit, Db("audit"));
+  ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(audit));
+  absl::StatusOr<store::KeyValue> kv =
+      c.Seek(store::EncodeU64BE(after_seq + 1));
+  for (; kv.ok() && out.size() < limit; kv = c.Next()) {
+    pb::AuditRecord r;
+    if (!r.ParseFromArray(kv->value.data(),
+                          static_cast<int>(kv->value.size()))) {
+      return absl::DataLossError("audit record does not parse");
+    }
+    out.push_back(std::move(r));
+  }
+  if (!kv.ok() && !absl::IsNotFound(kv.status())) return kv.status();
+  return out;
+}
+
+}  // namespace appliance::intake

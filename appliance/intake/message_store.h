@@ -1,0 +1,182 @@
+// The appliance's durable message store: one LMDB environment with a single
+// writer thread that commits intake requests in groups.
+//
+// Every Submit()ted request is written, in one transaction together with the
+// others of its group: the message metadata (ids, type, codes, findings; no
+// PHI), the raw bytes sealed with AES-256-GCM under the current data key, the
+// duplicate index, a pipeline entry for accepted messages, chained audit
+// records and per-type counters. The callback runs only after that
+// transaction committed (fsync), so an ACK sent from it is never ahead of the
+// disk; if the commit fails, every request of the group gets the error.
+//
+// A repeated message (same MSH-3, MSH-4, MSH-10) is not stored again: it is
+// counted on the first one's record, audited as a duplicate, creates no second
+// pipeline entry, and its callback reports the first one's ACK code.
+//
+// Sub-databases (keys big-endian sequence numbers unless noted):
+//   meta      schema version and counters of sequences
+//   keys      data key id -> data key wrapped by the key-encryption key
+//   messages  seq -> MessageMeta
+//   payloads  seq -> DataKeyRing::Seal(raw, "payload/<seq>")
+//   dedupe    SHA-256(MSH-3 | MSH-4 | MSH-10) -> seq
+//   pipeline  seq -> PipelineEntry
+//   audit     audit seq -> AuditRecord (hash-chained)
+//   counters  text key ("received/ORU^R01", "ack/AA", ...) -> u64
+#ifndef APPLIANCE_INTAKE_MESSAGE_STORE_H_
+#define APPLIANCE_INTAKE_MESSAGE_STORE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/store/v1/records.pb.h"
+#include "appliance/base/clock.h"
+#include "appliance/crypto/keys.h"
+#include "appliance/store/lmdb_env.h"
+
+namespace appliance::intake {
+
+namespace pb = ::hl7appliance::store::v1;
+
+struct MessageStoreOptions {
+  std::string data_dir;
+  // Key file with the key-encryption key; created (0600) when absent and
+  // `create_key_file` is set.
+  std::string key_file;
+  bool create_key_file = true;
+  uint64_t initial_map_bytes = 64ull << 20;
+  uint64_t max_map_bytes = 16ull << 30;
+  size_t max_batch = 512;
+  bool read_only = false;  // For inspection: no writer thread, no key needed.
+};
+
+// One received message, as the intake hands it to the store.
+struct IntakeRequest {
+  std::string raw;  // The frame's payload, owned.
+  std::string peer;
+  std::string tls_subject;
+  // SHA-256(MSH-3 | MSH-4 | MSH-10); empty when the message could not be
+  // parsed (such messages are never treated as duplicates).
+  std::string dedupe_key;
+  // Filled from the engine's outcome; no PHI.
+  pb::MessageMeta meta;
+};
+
+struct IntakeResult {
+  uint64_t seq = 0;  // The stored message (the first one for duplicates).
+  bool duplicate = false;
+  pb::AckCode ack_code = pb::ACK_CODE_UNSPECIFIED;  // Code to answer with.
+};
+
+using IntakeCallback = std::function<void(absl::StatusOr<IntakeResult>)>;
+
+// Counts for `hl7d inspect` and the dashboard.
+struct StoreSummary {
+  uint64_t messages = 0;
+  std::map<std::string, uint64_t> by_state;  // "PENDING" -> n
+  std::map<std::string, uint64_t> by_type;   // "ORU^R01" -> n
+  std::map<std::string, uint64_t> counters;  // The counters sub-database.
+  uint64_t audit_records = 0;
+  uint64_t pipeline_entries = 0;
+};
+
+class MessageStore {
+ public:
+  // Opens (creating if needed) the store and, unless read-only, loads the key
+  // file and data keys and starts the writer thread. `clock` must outlive the
+  // store.
+  static absl::StatusOr<std::unique_ptr<MessageStore>> Open(
+      const MessageStoreOptions& options, const Clock* clock);
+
+  MessageStore(const MessageStore&) = delete;
+  MessageStore& operator=(const MessageStore&) = delete;
+  ~MessageStore();  // Stop().
+
+  // Queues `request`; `done` runs on the writer thread after the commit that
+  // holds it (or with the error that kept it from being stored). After Stop(),
+  // `done` runs at once with UNAVAILABLE.
+  void Submit(IntakeRequest request, IntakeCallback done);
+
+  // Commits everything queued, writes an "appliance stopped" audit record and
+  // joins the writer. Idempotent.
+  void Stop();
+
+  // False after a failed commit until a later one succeeds.
+  bool healthy() const { return healthy_.load(); }
+  uint64_t commits() const { return commits_.load(); }
+  uint64_t commit_failures() const { return commit_failures_.load(); }
+
+  // Reads (any thread; short read transactions).
+  absl::StatusOr<StoreSummary> Summarize() const;
+  absl::StatusOr<std::vector<pb::MessageMeta>> ListMessages(uint64_t after_seq,
+                                                            size_t limit) const;
+  absl::StatusOr<pb::MessageMeta> GetMessage(uint64_t seq) const;
+  // Decrypted raw bytes: PHI. Callers audit the read where an operator asks.
+  absl::StatusOr<std::string> ReadPayload(uint64_t seq) const;
+  absl::StatusOr<std::vector<pb::AuditRecord>> ReadAudit(uint64_t after_seq,
+                                                         size_t limit) const;
+
+  store::Env& env() { return *env_; }
+
+ private:
+  struct Pending {
+    IntakeRequest request;
+    IntakeCallback done;
+  };
+  // Sequence counters and the audit chain head, as of the last commit.
+  struct Heads {
+    uint64_t next_message_seq = 1;
+    uint64_t next_audit_seq = 1;
+    std::string audit_head;  // Hash of the last audit record.
+  };
+
+  MessageStore(MessageStoreOptions options, const Clock* clock);
+  absl::Status Init();
+  absl::Status LoadHeads();
+  absl::Status LoadOrCreateDataKey();
+  void WriterLoop();
+  absl::Status ApplyBatch(store::WriteTxn& txn, std::vector<Pending>& batch,
+                          Heads& heads, std::vector<IntakeResult>& results);
+  absl::Status AppendAudit(store::WriteTxn& txn, Heads& heads,
+                           pb::AuditRecord record);
+  absl::Status WriteStandaloneAudit(pb::AuditEventType type,
+                                    const std::string& detail);
+  absl::StatusOr<store::Dbi> Db(const char* name) const;
+
+  const MessageStoreOptions options_;
+  const Clock* const clock_;  // Not owned.
+  std::unique_ptr<store::Env> env_;
+  std::unique_ptr<crypto::DataKeyRing> keys_;
+  Heads heads_;  // Writer thread only (and Init/Stop).
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;  // Guarded by mu_.
+  bool stopping_ = false;      // Guarded by mu_.
+  std::thread writer_;
+  std::atomic<bool> healthy_{true};
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> commit_failures_{0};
+  bool stopped_ = false;
+};
+
+// The dedupe key of a message: SHA-256 of MSH-3, MSH-4 and MSH-10 (raw),
+// separated by NUL bytes.
+std::string DedupeKey(std::string_view msh3, std::string_view msh4,
+                      std::string_view msh10);
+
+// "PENDING" for MESSAGE_STATE_PENDING, etc.
+std::string StateName(pb::MessageState state);
+
+}  // namespace appliance::intake
+
+#endif  // APPLIANCE_INTAKE_MESSAGE_STORE_H_

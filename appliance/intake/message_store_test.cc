@@ -1,0 +1,319 @@
+#include "appliance/intake/message_store.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "appliance/crypto/hash.h"
+#include "gtest/gtest.h"
+
+namespace appliance::intake {
+namespace {
+
+std::string TempDir(const std::string& name) {
+  static int counter = 0;
+  const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/" + name +
+                          std::to_string(++counter);
+  mkdir(dir.c_str(), 0700);
+  return dir;
+}
+
+MessageStoreOptions Options(const std::string& dir) {
+  MessageStoreOptions o;
+  o.data_dir = dir + "/data";
+  o.key_file = dir + "/hl7d.key";
+  return o;
+}
+
+IntakeRequest Request(const std::string& control_id, pb::AckCode code,
+                      const std::string& raw) {
+  IntakeRequest r;
+  r.raw = raw;
+  r.peer = "127.0.0.1:40000";
+  r.dedupe_key = DedupeKey("LAB", "HOSP", control_id);
+  r.meta.set_control_id(control_id);
+  r.meta.set_message_type("ORU^R01");
+  r.meta.set_ack_code(code);
+  r.meta.set_received_at_us(1);
+  const crypto::Sha256Digest d = crypto::Sha256(raw);
+  r.meta.set_raw_sha256(std::string(crypto::AsBytes(d)));
+  return r;
+}
+
+absl::StatusOr<IntakeResult> SubmitAndWait(MessageStore& store,
+                                           IntakeRequest r) {
+  std::promise<absl::StatusOr<IntakeResult>> p;
+  store.Submit(std::move(r),
+               [&](absl::StatusOr<IntakeResult> res) { p.set_value(res); });
+  return p.get_future().get();
+}
+
+std::string FilesContent(const std::string& dir) {
+  std::string all;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return all;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::ifstream in(dir + "/" + name, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    all += ss.str();
+  }
+  closedir(d);
+  return all;
+}
+
+TEST(MessageStoreTest, StoresAcceptedMessageWithPipelineEntryAndAudit) {
+  const std::string dir = TempDir("accept");
+  FakeClock clock;
+  auto store = MessageStore::Open(Options(dir), &clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::string raw =
+      "MSH|^~\\&|LAB|HOSP|||2026||ORU^R01|C1|P|2.5\rPID|1||X";
+  absl::StatusOr<IntakeResult> r =
+      SubmitAndWait(**store, Request("C1", pb::ACK_CODE_ACCEPT, raw));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->seq, 1u);
+  EXPECT_FALSE(r->duplicate);
+  EXPECT_EQ(r->ack_code, pb::ACK_CODE_ACCEPT);
+
+  absl::StatusOr<pb::MessageMeta> meta = (*store)->GetMessage(1);
+  ASSERT_TRUE(meta.ok());
+  EXPECT_EQ(meta->state(), pb::MESSAGE_STATE_PENDING);
+  EXPECT_EQ(meta->control_id(), "C1");
+  EXPECT_EQ(meta->raw_size(), raw.size());
+  EXPECT_EQ(*(*store)->ReadPayload(1), raw);
+
+  absl::StatusOr<StoreSummary> sum = (*store)->Summarize();
+  ASSERT_TRUE(sum.ok());
+  EXPECT_EQ(sum->messages, 1u);
+  EXPECT_EQ(sum->pipeline_entries, 1u);
+  EXPECT_EQ(sum->by_state["PENDING"], 1u);
+  EXPECT_EQ(sum->counters["received/ORU^R01"], 1u);
+  EXPECT_EQ(sum->counters["ack/AA"], 1u);
+
+  // Audit: key created, started, received, acknowledged; hash-chained.
+  absl::StatusOr<std::vector<pb::AuditRecord>> audit =
+      (*store)->ReadAudit(0, 100);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 4u);
+  EXPECT_EQ((*audit)[0].type(), pb::AUDIT_KEY_CREATED);
+  EXPECT_EQ((*audit)[1].type(), pb::AUDIT_APPLIANCE_STARTED);
+  EXPECT_EQ((*audit)[2].type(), pb::AUDIT_MESSAGE_RECEIVED);
+  EXPECT_EQ((*audit)[3].type(), pb::AUDIT_MESSAGE_ACKNOWLEDGED);
+  EXPECT_EQ((*audit)[3].message_sha256(), meta->raw_sha256());
+  std::string prev;
+  for (const pb::AuditRecord& rec : *audit) {
+    EXPECT_EQ(rec.prev_hash(), prev);
+    pb::AuditRecord copy = rec;
+    copy.clear_hash();
+    std::string bytes;
+    copy.SerializeToString(&bytes);
+    EXPECT_EQ(rec.hash(), std::string(crypto::AsBytes(crypto::Sha256(bytes))));
+    prev = rec.hash();
+  }
+}
+
+TEST(MessageStoreTest, DuplicateGetsFirstCodeAndNoSecondPipelineEntry) {
+  const std::string dir = TempDir("dup");
+  FakeClock clock;
+  auto store = MessageStore::Open(Options(dir), &clock);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(
+      SubmitAndWait(**store, Request("D1", pb::ACK_CODE_ACCEPT, "m1")).ok());
+  // The repeat: even if this copy would be answered differently, the first
+  // answer stands.
+  absl::StatusOr<IntakeResult> again =
+      SubmitAndWait(**store, Request("D1", pb::ACK_CODE_ERROR, "m1"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->seq, 1u);
+  EXPECT_EQ(again->ack_code, pb::ACK_CODE_ACCEPT);
+  absl::StatusOr<StoreSummary> sum = (*store)->Summarize();
+  EXPECT_EQ(sum->messages, 1u);
+  EXPECT_EQ(sum->pipeline_entries, 1u);
+  EXPECT_EQ(sum->counters["duplicates"], 1u);
+  EXPECT_EQ((*store)->GetMessage(1)->duplicates(), 1u);
+  // Another sender with the same control id is not a duplicate.
+  IntakeRequest other = Request("D1", pb::ACK_CODE_ACCEPT, "m2");
+  other.dedupe_key = DedupeKey("OTHERLAB", "HOSP", "D1");
+  absl::StatusOr<IntakeResult> r3 = SubmitAndWait(**store, std::move(other));
+  EXPECT_FALSE(r3->duplicate);
+  EXPECT_EQ(r3->seq, 2u);
+}
+
+TEST(MessageStoreTest, RejectedAndErrorMessagesAreStoredButNotQueued) {
+  const std::string dir = TempDir("rej");
+  FakeClock clock;
+  auto store = MessageStore::Open(Options(dir), &clock);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(
+      SubmitAndWait(**store, Request("R1", pb::ACK_CODE_REJECT, "x")).ok());
+  ASSERT_TRUE(
+      SubmitAndWait(**store, Request("E1", pb::ACK_CODE_ERROR, "y")).ok());
+  EXPECT_EQ((*store)->GetMessage(1)->state(), pb::MESSAGE_STATE_REJECTED);
+  EXPECT_EQ((*store)->GetMessage(2)->state(), pb::MESSAGE_STATE_ERROR);
+  EXPECT_EQ((*store)->Summarize()->pipeline_entries, 0u);
+  EXPECT_EQ(*(*store)->ReadPayload(1), "x");
+}
+
+TEST(MessageStoreTest, SurvivesReopenAndContinuesSequencesAndChain) {
+  const std::string dir = TempDir("reopen");
+  FakeClock clock;
+  {
+    auto store = MessageStore::Open(Options(dir), &clock);
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(SubmitAndWait(**store, Request("P" + std::to_string(i),
+                                                 pb::ACK_CODE_ACCEPT, "raw"))
+                      .ok());
+    }
+  }
+  auto store = MessageStore::Open(Options(dir), &clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<IntakeResult> r =
+      SubmitAndWait(**store, Request("P9", pb::ACK_CODE_ACCEPT, "raw"));
+  EXPECT_EQ(r->seq, 4u);
+  // The repeat of a message stored before the restart is still recognised.
+  EXPECT_TRUE(SubmitAndWait(**store, Request("P1", pb::ACK_CODE_ACCEPT, "raw"))
+                  ->duplicate);
+  absl::StatusOr<std::vector<pb::AuditRecord>> audit =
+      (*store)->ReadAudit(0, 1000);
+  ASSERT_TRUE(audit.ok());
+  for (size_t i = 1; i < audit->size(); ++i) {
+    ASSERT_EQ((*audit)[i].prev_hash(), (*audit)[i - 1].hash()) << i;
+    ASSERT_EQ((*audit)[i].seq(), (*audit)[i - 1].seq() + 1);
+  }
+  bool stopped = false;
+  for (const auto& rec : *audit)
+    stopped |= rec.type() == pb::AUDIT_APPLIANCE_STOPPED;
+  EXPECT_TRUE(stopped);
+}
+
+TEST(MessageStoreTest, PayloadIsNotInClearOnDisk) {
+  const std::string dir = TempDir("clear");
+  FakeClock clock;
+  const std::string marker = "SYNTHETICPATIENTNAMEQXZ";
+  {
+    auto store = MessageStore::Open(Options(dir), &clock);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(SubmitAndWait(**store, Request("S1", pb::ACK_CODE_ACCEPT,
+                                               "PID|1||1||" + marker))
+                    .ok());
+  }
+  const std::string files = FilesContent(dir + "/data");
+  ASSERT_FALSE(files.empty());
+  EXPECT_EQ(files.find(marker), std::string::npos);
+  EXPECT_NE(files.find("S1"), std::string::npos);  // Ids are in the clear.
+}
+
+TEST(MessageStoreTest, WrongKeyFileIsRefused) {
+  const std::string dir = TempDir("wrongkey");
+  FakeClock clock;
+  ASSERT_TRUE(MessageStore::Open(Options(dir), &clock).ok());
+  MessageStoreOptions o = Options(dir);
+  o.key_file = dir + "/other.key";
+  absl::StatusOr<std::unique_ptr<MessageStore>> s =
+      MessageStore::Open(o, &clock);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.status().message()).find("wrong key file"),
+            std::string::npos)
+      << s.status();
+  o.create_key_file = false;
+  o.key_file = dir + "/missing.key";
+  EXPECT_FALSE(MessageStore::Open(o, &clock).ok());
+}
+
+TEST(MessageStoreTest, FullStoreNeverAcknowledges) {
+  const std::string dir = TempDir("full");
+  FakeClock clock;
+  MessageStoreOptions o = Options(dir);
+  o.initial_map_bytes = 256 << 10;
+  o.max_map_bytes = 512 << 10;
+  auto store = MessageStore::Open(o, &clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const std::string big(20000, 'x');
+  int ok = 0;
+  absl::Status last;
+  for (int i = 0; i < 100; ++i) {
+    absl::StatusOr<IntakeResult> r = SubmitAndWait(
+        **store, Request("F" + std::to_string(i), pb::ACK_CODE_ACCEPT, big));
+    if (r.ok()) {
+      ++ok;
+    } else {
+      last = r.status();
+      break;
+    }
+  }
+  EXPECT_GT(ok, 0);
+  EXPECT_LT(ok, 100);
+  EXPECT_EQ(last.code(), absl::StatusCode::kResourceExhausted) << last;
+  EXPECT_FALSE((*store)->healthy());
+  // What was acknowledged is all there.
+  EXPECT_EQ((*store)->Summarize()->messages, static_cast<uint64_t>(ok));
+}
+
+TEST(MessageStoreTest, ConcurrentSubmittersGetDistinctSequences) {
+  const std::string dir = TempDir("conc");
+  FakeClock clock;
+  auto store = MessageStore::Open(Options(dir), &clock);
+  ASSERT_TRUE(store.ok());
+  std::mutex mu;
+  std::set<uint64_t> seqs;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        auto r = SubmitAndWait(
+            **store, Request(std::to_string(t) + "-" + std::to_string(i),
+                             pb::ACK_CODE_ACCEPT, "m"));
+        ASSERT_TRUE(r.ok());
+        std::lock_guard<std::mutex> l(mu);
+        seqs.insert(r->seq);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(seqs.size(), 200u);
+  EXPECT_EQ(*seqs.begin(), 1u);
+  EXPECT_EQ(*seqs.rbegin(), 200u);
+  EXPECT_LE((*store)->commits(), 200u + 0);
+}
+
+TEST(MessageStoreTest, ReadOnlyOpenSeesARunningStore) {
+  const std::string dir = TempDir("ro");
+  FakeClock clock;
+  auto store = MessageStore::Open(Options(dir), &clock);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(
+      SubmitAndWait(**store, Request("RO1", pb::ACK_CODE_ACCEPT, "m")).ok());
+  MessageStoreOptions o = Options(dir);
+  o.read_only = true;
+  auto reader = MessageStore::Open(o, &clock);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->Summarize()->messages, 1u);
+  EXPECT_EQ((*reader)->ListMessages(0, 10)->at(0).control_id(), "RO1");
+  EXPECT_EQ((*reader)->ReadPayload(1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(MessageStoreTest, SubmitAfterStopIsRefused) {
+  const std::string dir = TempDir("stop");
+  FakeClock clock;
+  auto store = MessageStore::Open(Options(dir), &clock);
+  ASSERT_TRUE(store.ok());
+  (*store)->Stop();
+  absl::StatusOr<IntakeResult> r =
+      SubmitAndWait(**store, Request("X", pb::ACK_CODE_ACCEPT, "m"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace appliance::intake
