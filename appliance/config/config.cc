@@ -1,0 +1,235 @@
+#include "appliance/config/config.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "appliance/base/status_macros.h"
+
+namespace appliance::config {
+namespace {
+
+class ErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    if (first_.empty()) {
+      first_ = absl::StrCat("line ", line + 1, " column ", column + 1, ": ",
+                            message);
+    }
+  }
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string first_;
+};
+
+absl::StatusOr<uint64_t> ParseUint(const std::string& flag,
+                                   const std::string& value, uint64_t max) {
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long v = strtoull(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || errno != 0 || value[0] == '-' ||
+      v > max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, "=", value, ": expected a whole number from 0 to ", max));
+  }
+  return v;
+}
+
+absl::StatusOr<bool> ParseBool(const std::string& flag,
+                               const std::string& value) {
+  if (value == "true" || value == "1" || value.empty()) return true;
+  if (value == "false" || value == "0") return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, "=", value, ": expected true or false"));
+}
+
+}  // namespace
+
+bool IsLoopback(const std::string& a) {
+  return a == "localhost" || a == "::1" || a.rfind("127.", 0) == 0;
+}
+
+absl::StatusOr<std::vector<std::string>> ParseFlags(int argc, char** argv,
+                                                    int first, FlagMap* flags) {
+  std::vector<std::string> positional;
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) {
+      positional.push_back(arg);
+      continue;
+    }
+    arg = arg.substr(2);
+    if (arg.empty()) {
+      return absl::InvalidArgumentError("empty flag \"--\"");
+    }
+    const size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      (*flags)[arg.substr(0, eq)] = arg.substr(eq + 1);
+    } else {
+      (*flags)[arg] = "";  // A boolean flag, or a value-less one (checked later).
+    }
+  }
+  return positional;
+}
+
+ApplianceConfig DefaultConfig() {
+  ApplianceConfig c;
+  auto* mllp = c.mutable_mllp();
+  mllp->set_bind("127.0.0.1");
+  mllp->set_port(2575);
+  mllp->set_io_threads(2);
+  mllp->set_max_frame_bytes(1 << 20);
+  mllp->set_read_idle_timeout_s(300);
+  mllp->set_min_bytes_per_second(64);
+  mllp->set_max_connections(1024);
+  mllp->set_max_connections_per_address(64);
+  mllp->set_accept_lf(true);
+  auto* store = c.mutable_store();
+  store->set_data_dir("./var/hl7d");
+  store->set_initial_map_mib(64);
+  store->set_max_map_mib(16384);
+  store->set_max_batch(512);
+  c.mutable_ack()->set_application("HL7APPLIANCE");
+  c.set_grpc_port(50051);
+  c.set_http_port(8080);
+  c.set_drain_timeout_s(10);
+  return c;
+}
+
+absl::StatusOr<ApplianceConfig> LoadConfig(const FlagMap& flags) {
+  ApplianceConfig c = DefaultConfig();
+  auto it = flags.find("config");
+  if (it != flags.end() && !it->second.empty()) {
+    std::ifstream in(it->second);
+    if (!in) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot read config file ", it->second, ": ", strerror(errno)));
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    ApplianceConfig file;
+    google::protobuf::TextFormat::Parser parser;
+    ErrorCollector errors;
+    parser.RecordErrorsTo(&errors);
+    if (!parser.ParseFromString(ss.str(), &file)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config file ", it->second, ": ", errors.first()));
+    }
+    c.MergeFrom(file);  // Set fields of the file win over the defaults.
+  }
+
+  using Setter = std::function<absl::Status(const std::string&, const std::string&)>;
+  auto uint_flag = [&](uint64_t max, std::function<void(uint64_t)> set) {
+    return Setter([max, set](const std::string& f, const std::string& v) {
+      ASSIGN_OR_RETURN(uint64_t n, ParseUint(f, v, max));
+      set(n);
+      return absl::OkStatus();
+    });
+  };
+  auto str_flag = [&](std::function<void(const std::string&)> set) {
+    return Setter([set](const std::string& f, const std::string& v) {
+      if (v.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("--", f, " needs a value"));
+      }
+      set(v);
+      return absl::OkStatus();
+    });
+  };
+  auto* mllp = c.mutable_mllp();
+  auto* store = c.mutable_store();
+  auto* tls = mllp->mutable_tls();
+  const std::map<std::string, Setter> setters = {
+      {"config", Setter([](const std::string&, const std::string&) {
+         return absl::OkStatus();
+       })},
+      {"data_dir", str_flag([&](const std::string& v) { store->set_data_dir(v); })},
+      {"key_file", str_flag([&](const std::string& v) { store->set_key_file(v); })},
+      {"bind", str_flag([&](const std::string& v) { mllp->set_bind(v); })},
+      {"mllp_port", uint_flag(65535, [&](uint64_t v) { mllp->set_port(v); })},
+      {"grpc_port", uint_flag(65535, [&](uint64_t v) { c.set_grpc_port(v); })},
+      {"http_port", uint_flag(65535, [&](uint64_t v) { c.set_http_port(v); })},
+      {"io_threads", uint_flag(64, [&](uint64_t v) { mllp->set_io_threads(v); })},
+      {"max_frame_bytes",
+       uint_flag(1ull << 30, [&](uint64_t v) { mllp->set_max_frame_bytes(v); })},
+      {"drain_timeout_s",
+       uint_flag(3600, [&](uint64_t v) { c.set_drain_timeout_s(v); })},
+      {"max_batch", uint_flag(100000, [&](uint64_t v) { store->set_max_batch(v); })},
+      {"max_map_mib",
+       uint_flag(1ull << 24, [&](uint64_t v) { store->set_max_map_mib(v); })},
+      {"tls_cert_file", str_flag([&](const std::string& v) { tls->set_cert_file(v); })},
+      {"tls_key_file", str_flag([&](const std::string& v) { tls->set_key_file(v); })},
+      {"tls_ca_file", str_flag([&](const std::string& v) { tls->set_ca_file(v); })},
+      {"tls_require_client_cert",
+       Setter([&](const std::string& f, const std::string& v) {
+         ASSIGN_OR_RETURN(bool b, ParseBool(f, v));
+         tls->set_require_client_cert(b);
+         return absl::OkStatus();
+       })},
+  };
+  for (const auto& [name, value] : flags) {
+    auto s = setters.find(name);
+    if (s == setters.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    }
+    RETURN_IF_ERROR(s->second(name, value));
+  }
+  if (store->key_file().empty()) {
+    std::string dir = store->data_dir();
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    store->set_key_file(dir + ".key");
+  }
+  if (store->initial_map_mib() > store->max_map_mib()) {
+    store->set_initial_map_mib(store->max_map_mib());
+  }
+  RETURN_IF_ERROR(Validate(c));
+  return c;
+}
+
+absl::Status Validate(const ApplianceConfig& c) {
+  const auto& mllp = c.mllp();
+  if (mllp.port() > 65535 || c.grpc_port() > 65535 || c.http_port() > 65535) {
+    return absl::InvalidArgumentError("ports must be from 0 to 65535");
+  }
+  if (c.store().data_dir().empty()) {
+    return absl::InvalidArgumentError("store.data_dir must not be empty");
+  }
+  if (mllp.max_frame_bytes() < 1024) {
+    return absl::InvalidArgumentError("mllp.max_frame_bytes must be >= 1024");
+  }
+  if (mllp.io_threads() == 0) {
+    return absl::InvalidArgumentError("mllp.io_threads must be >= 1");
+  }
+  if (c.store().max_batch() == 0) {
+    return absl::InvalidArgumentError("store.max_batch must be >= 1");
+  }
+  const auto& tls = mllp.tls();
+  const bool has_tls = !tls.cert_file().empty() || !tls.key_file().empty();
+  if (has_tls && (tls.cert_file().empty() || tls.key_file().empty())) {
+    return absl::InvalidArgumentError(
+        "MLLP TLS needs both a certificate (--tls_cert_file) and a key "
+        "(--tls_key_file)");
+  }
+  if (tls.require_client_cert() && tls.ca_file().empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_require_client_cert needs a CA file (--tls_ca_file) to verify "
+        "client certificates");
+  }
+  if (!IsLoopback(mllp.bind()) && !has_tls) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to listen for MLLP on ", mllp.bind(),
+        " without TLS: PHI must not cross the network in clear. Configure "
+        "--tls_cert_file and --tls_key_file, or bind to 127.0.0.1"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace appliance::config

@@ -1,0 +1,45 @@
+// Loading and validating the daemon's configuration: embedded defaults, then
+// the text-format file given with --config, then command-line flags.
+#ifndef APPLIANCE_CONFIG_CONFIG_H_
+#define APPLIANCE_CONFIG_CONFIG_H_
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "api/config/v1/config.pb.h"
+
+namespace appliance::config {
+
+using ::hl7appliance::config::v1::ApplianceConfig;
+
+// Flags hl7d understands (name without "--" -> value), a fixed interface:
+//   config, data_dir, mllp_port, grpc_port, http_port, bind, key_file,
+//   tls_cert_file, tls_key_file, tls_ca_file, tls_require_client_cert,
+//   max_frame_bytes, drain_timeout_s, io_threads, max_batch, max_map_mib.
+using FlagMap = std::map<std::string, std::string>;
+
+// Parses "--name=value" / "--name value" / "--bool_flag" arguments (from
+// argv[first] on) into `flags`; positional arguments are returned in order.
+// INVALID_ARGUMENT for a malformed argument.
+absl::StatusOr<std::vector<std::string>> ParseFlags(int argc, char** argv,
+                                                    int first, FlagMap* flags);
+
+// The embedded defaults (loopback only, ./var/hl7d, ports 2575/50051/8080).
+ApplianceConfig DefaultConfig();
+
+// Defaults, overlaid with the file named by flags["config"] (if any), then
+// with the other flags. INVALID_ARGUMENT naming the file line or the flag on
+// any error, including unknown flags; then Validate().
+absl::StatusOr<ApplianceConfig> LoadConfig(const FlagMap& flags);
+
+// Checks a complete configuration: ports in range, TLS files given together,
+// and "secure by default": a non-loopback MLLP bind requires TLS.
+absl::Status Validate(const ApplianceConfig& config);
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopback(const std::string& address);
+
+}  // namespace appliance::config
+
+#endif  // APPLIANCE_CONFIG_CONFIG_H_

@@ -1,0 +1,91 @@
+#include "appliance/config/config.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace appliance::config {
+namespace {
+
+std::string WriteFile(const std::string& name, const std::string& text) {
+  const std::string path = std::string(getenv("TEST_TMPDIR")) + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, DefaultsAreLoopbackAndValid) {
+  absl::StatusOr<ApplianceConfig> c = LoadConfig({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->mllp().bind(), "127.0.0.1");
+  EXPECT_EQ(c->mllp().port(), 2575u);
+  EXPECT_EQ(c->grpc_port(), 50051u);
+  EXPECT_EQ(c->http_port(), 8080u);
+  EXPECT_EQ(c->store().data_dir(), "./var/hl7d");
+  EXPECT_EQ(c->store().key_file(), "./var/hl7d.key");
+}
+
+TEST(ConfigTest, FileThenFlagsOverride) {
+  const std::string path = WriteFile("a.textproto", R"(
+    mllp { port: 3000 max_frame_bytes: 4096 }
+    store { data_dir: "/tmp/x" }
+    ack { facility: "SITE" }
+  )");
+  absl::StatusOr<ApplianceConfig> c =
+      LoadConfig({{"config", path}, {"mllp_port", "0"}, {"http_port", "9090"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->mllp().port(), 0u);
+  EXPECT_EQ(c->mllp().max_frame_bytes(), 4096u);
+  EXPECT_EQ(c->mllp().io_threads(), 2u);  // Default kept.
+  EXPECT_EQ(c->store().data_dir(), "/tmp/x");
+  EXPECT_EQ(c->store().key_file(), "/tmp/x.key");
+  EXPECT_EQ(c->ack().facility(), "SITE");
+  EXPECT_EQ(c->http_port(), 9090u);
+}
+
+TEST(ConfigTest, ErrorsNameTheProblem) {
+  auto msg = [](const FlagMap& f) {
+    return std::string(LoadConfig(f).status().message());
+  };
+  EXPECT_NE(msg({{"nope", "1"}}).find("unknown flag --nope"), std::string::npos);
+  EXPECT_NE(msg({{"mllp_port", "70000"}}).find("--mllp_port=70000"),
+            std::string::npos);
+  EXPECT_NE(msg({{"mllp_port", "abc"}}).find("--mllp_port"), std::string::npos);
+  EXPECT_NE(msg({{"data_dir", ""}}).find("--data_dir needs a value"),
+            std::string::npos);
+  EXPECT_NE(msg({{"config", "/nonexistent.textproto"}}).find("cannot read"),
+            std::string::npos);
+  const std::string bad = WriteFile("bad.textproto", "mllp {\n port: x }\n");
+  EXPECT_NE(msg({{"config", bad}}).find("line 2"), std::string::npos);
+  EXPECT_NE(msg({{"tls_cert_file", "c.pem"}}).find("--tls_key_file"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, NonLoopbackNeedsTls) {
+  absl::StatusOr<ApplianceConfig> c = LoadConfig({{"bind", "0.0.0.0"}});
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(c.status().message()).find("without TLS"),
+            std::string::npos);
+  EXPECT_TRUE(LoadConfig({{"bind", "0.0.0.0"},
+                          {"tls_cert_file", "c.pem"},
+                          {"tls_key_file", "k.pem"}})
+                  .ok());
+  EXPECT_TRUE(LoadConfig({{"bind", "127.0.0.5"}}).ok());
+  EXPECT_TRUE(LoadConfig({{"bind", "::1"}}).ok());
+  EXPECT_TRUE(IsLoopback("localhost"));
+  EXPECT_FALSE(IsLoopback("10.0.0.1"));
+}
+
+TEST(ConfigTest, ParseFlagsSplitsPositionals) {
+  const char* argv[] = {"hl7d", "inspect", "--data_dir=/d", "--verbose", "x"};
+  FlagMap flags;
+  absl::StatusOr<std::vector<std::string>> pos =
+      ParseFlags(5, const_cast<char**>(argv), 1, &flags);
+  ASSERT_TRUE(pos.ok());
+  EXPECT_EQ(*pos, (std::vector<std::string>{"inspect", "x"}));
+  EXPECT_EQ(flags["data_dir"], "/d");
+  EXPECT_EQ(flags["verbose"], "");
+}
+
+}  // namespace
+}  // namespace appliance::config
