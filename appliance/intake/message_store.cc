@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "appliance/audit/chain.h"
 #include "appliance/base/status_macros.h"
 #include "appliance/crypto/hash.h"
 #include "appliance/store/keys.h"
@@ -36,15 +37,6 @@ std::string Serialize(const google::protobuf::Message& m) {
   std::string out;
   m.SerializeToString(&out);
   return out;
-}
-
-// The record's hash: SHA-256 over its encoding with `hash` cleared. Proto3
-// serialization of these scalar/bytes-only records is canonical (fields in
-// number order, no maps, no unknown fields).
-std::string AuditHash(pb::AuditRecord record) {
-  record.clear_hash();
-  const crypto::Sha256Digest d = crypto::Sha256(Serialize(record));
-  return std::string(crypto::AsBytes(d));
 }
 
 }  // namespace
@@ -108,6 +100,7 @@ absl::Status MessageStore::Init() {
     LOG(INFO) << "created key file " << options_.key_file;
   }
   ASSIGN_OR_RETURN(keys_, crypto::DataKeyRing::Create(key_file.kek()));
+  audit_key_ = std::string(key_file.audit_hmac_key());
   RETURN_IF_ERROR(LoadOrCreateDataKey());
   RETURN_IF_ERROR(WriteStandaloneAudit(pb::AUDIT_APPLIANCE_STARTED,
                                        "message store opened"));
@@ -183,15 +176,21 @@ absl::Status MessageStore::LoadOrCreateDataKey() {
 absl::Status MessageStore::AppendAudit(store::WriteTxn& txn, Heads& heads,
                                        pb::AuditRecord record) {
   ASSIGN_OR_RETURN(store::Dbi audit, Db("audit"));
-  record.set_seq(heads.next_audit_seq);
-  record.set_prev_hash(heads.audit_head);
-  const std::string hash = AuditHash(record);
-  record.set_hash(hash);
+  audit::Link(heads.next_audit_seq - 1, heads.audit_head, &record);
   RETURN_IF_ERROR(
       txn.Put(audit, store::EncodeU64BE(record.seq()), Serialize(record)));
   heads.next_audit_seq++;
-  heads.audit_head = hash;
+  heads.audit_head = record.hash();
   return absl::OkStatus();
+}
+
+absl::Status MessageStore::WriteCheckpoint(store::WriteTxn& txn,
+                                           const Heads& heads) {
+  ASSIGN_OR_RETURN(store::Dbi meta, Db("meta"));
+  const pb::AuditCheckpoint c =
+      audit::MakeCheckpoint(heads.next_audit_seq - 1, heads.audit_head,
+                            clock_->NowMicros(), audit_key_);
+  return txn.Put(meta, audit::kCheckpointKey, Serialize(c));
 }
 
 absl::Status MessageStore::WriteStandaloneAudit(pb::AuditEventType type,
@@ -205,7 +204,8 @@ absl::Status MessageStore::WriteStandaloneAudit(pb::AuditEventType type,
     r.set_outcome(pb::AUDIT_OUTCOME_SUCCESS);
     r.set_actor("hl7d");
     r.set_detail(detail);
-    return AppendAudit(txn, heads, std::move(r));
+    RETURN_IF_ERROR(AppendAudit(txn, heads, std::move(r)));
+    return WriteCheckpoint(txn, heads);
   }));
   heads_ = heads;
   return absl::OkStatus();
@@ -349,7 +349,7 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
     }
     RETURN_IF_ERROR(txn.Put(counters, name, store::EncodeU64BE(value)));
   }
-  return absl::OkStatus();
+  return WriteCheckpoint(txn, heads);
 }
 
 void MessageStore::WriterLoop() {

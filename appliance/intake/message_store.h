@@ -20,7 +20,8 @@
 //   payloads  seq -> DataKeyRing::Seal(raw, "payload/<seq>")
 //   dedupe    SHA-256(MSH-3 | MSH-4 | MSH-10) -> seq
 //   pipeline  seq -> PipelineEntry
-//   audit     audit seq -> AuditRecord (hash-chained)
+//   audit     audit seq -> AuditRecord (hash-chained; meta holds the
+//             HMAC-authenticated checkpoint of the head, see audit/chain.h)
 //   counters  text key ("received/ORU^R01", "ack/AA", ...) -> u64
 #ifndef APPLIANCE_INTAKE_MESSAGE_STORE_H_
 #define APPLIANCE_INTAKE_MESSAGE_STORE_H_
@@ -148,6 +149,8 @@ class MessageStore {
                           Heads& heads, std::vector<IntakeResult>& results);
   absl::Status AppendAudit(store::WriteTxn& txn, Heads& heads,
                            pb::AuditRecord record);
+  // Rewrites the authenticated checkpoint of the audit head in `heads`.
+  absl::Status WriteCheckpoint(store::WriteTxn& txn, const Heads& heads);
   absl::Status WriteStandaloneAudit(pb::AuditEventType type,
                                     const std::string& detail);
   absl::StatusOr<store::Dbi> Db(const char* name) const;
@@ -156,7 +159,8 @@ class MessageStore {
   const Clock* const clock_;  // Not owned.
   std::unique_ptr<store::Env> env_;
   std::unique_ptr<crypto::DataKeyRing> keys_;
-  Heads heads_;  // Writer thread only (and Init/Stop).
+  std::string audit_key_;  // HMAC key for audit checkpoints (from key file).
+  Heads heads_;            // Writer thread only (and Init/Stop).
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,0 +1,166 @@
+#include "appliance/audit/chain.h"
+
+#include "absl/strings/str_cat.h"
+#include "appliance/base/status_macros.h"
+#include "appliance/crypto/hash.h"
+#include "appliance/store/keys.h"
+
+namespace appliance::audit {
+namespace {
+
+std::string CheckpointMac(uint64_t seq, const std::string& hash,
+                          int64_t time_us, std::string_view key) {
+  std::string data = "hl7-appliance audit checkpoint v1";
+  data += store::EncodeU64BE(seq);
+  data += hash;
+  data += store::EncodeU64BE(static_cast<uint64_t>(time_us));
+  return std::string(crypto::AsBytes(crypto::HmacSha256(key, data)));
+}
+
+std::string Short(const std::string& hash) {
+  return crypto::ToHex(hash).substr(0, 16);
+}
+
+}  // namespace
+
+std::string RecordHash(const pb::AuditRecord& record) {
+  pb::AuditRecord copy = record;
+  copy.clear_hash();
+  std::string bytes;
+  copy.SerializeToString(&bytes);
+  return std::string(crypto::AsBytes(crypto::Sha256(bytes)));
+}
+
+void Link(uint64_t prev_seq, const std::string& prev_hash,
+          pb::AuditRecord* record) {
+  record->set_seq(prev_seq + 1);
+  record->set_prev_hash(prev_hash);
+  record->set_hash(RecordHash(*record));
+}
+
+pb::AuditCheckpoint MakeCheckpoint(uint64_t seq, const std::string& hash,
+                                   int64_t time_us, std::string_view hmac_key) {
+  pb::AuditCheckpoint c;
+  c.set_seq(seq);
+  c.set_hash(hash);
+  c.set_time_us(time_us);
+  c.set_hmac(CheckpointMac(seq, hash, time_us, hmac_key));
+  return c;
+}
+
+bool CheckpointAuthentic(const pb::AuditCheckpoint& c,
+                         std::string_view hmac_key) {
+  return crypto::ConstantTimeEquals(
+      c.hmac(), CheckpointMac(c.seq(), c.hash(), c.time_us(), hmac_key));
+}
+
+absl::StatusOr<VerifyReport> Verify(store::Env& env,
+                                    std::string_view hmac_key) {
+  VerifyReport report;
+  ASSIGN_OR_RETURN(store::Dbi audit, env.GetDbi("audit"));
+  ASSIGN_OR_RETURN(store::Dbi meta, env.GetDbi("meta"));
+  ASSIGN_OR_RETURN(store::ReadTxn txn, env.BeginRead());
+  ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(audit));
+  auto fail = [&](uint64_t seq, std::string why) {
+    report.ok = false;
+    report.bad_seq = seq;
+    report.problem = std::move(why);
+    return report;
+  };
+
+  std::string prev_hash;
+  uint64_t expected = 0;
+  absl::StatusOr<store::KeyValue> kv = c.First();
+  for (; kv.ok(); kv = c.Next()) {
+    absl::StatusOr<uint64_t> key = store::DecodeU64BE(kv->key);
+    if (!key.ok()) return fail(expected + 1, "malformed audit key");
+    pb::AuditRecord r;
+    if (!r.ParseFromArray(kv->value.data(),
+                          static_cast<int>(kv->value.size()))) {
+      return fail(*key, "record does not parse (altered)");
+    }
+    if (expected == 0) {
+      // The first record: 1, or the first kept after pruning (its prev_hash
+      // then anchors the removed prefix).
+      expected = *key;
+      prev_hash = r.prev_hash();
+      report.first_seq = *key;
+    }
+    if (*key != expected) {
+      return fail(expected,
+                  absl::StrCat("record ", expected,
+                               " is missing (removed); next is ", *key));
+    }
+    if (r.seq() != *key) {
+      return fail(*key,
+                  absl::StrCat("record stored under ", *key, " says it is ",
+                               r.seq(), " (moved or reordered)"));
+    }
+    if (RecordHash(r) != r.hash()) {
+      return fail(*key, "record content does not match its hash (altered)");
+    }
+    if (r.prev_hash() != prev_hash) {
+      return fail(*key,
+                  "record does not link to the previous one (inserted, "
+                  "reordered or the previous one was altered)");
+    }
+    prev_hash = r.hash();
+    report.records++;
+    report.last_seq = *key;
+    ++expected;
+  }
+  if (!absl::IsNotFound(kv.status())) return kv.status();
+  report.head_hash = prev_hash;
+
+  if (!hmac_key.empty()) {
+    ASSIGN_OR_RETURN(std::optional<std::string_view> cp,
+                     txn.Find(meta, kCheckpointKey));
+    if (!cp.has_value()) {
+      if (report.records > 0) {
+        return fail(report.first_seq,
+                    "no authenticated checkpoint although records exist");
+      }
+    } else {
+      pb::AuditCheckpoint checkpoint;
+      if (!checkpoint.ParseFromArray(cp->data(),
+                                     static_cast<int>(cp->size())) ||
+          !CheckpointAuthentic(checkpoint, hmac_key)) {
+        return fail(checkpoint.seq(),
+                    "checkpoint is not authentic (forged, altered or another "
+                    "key file)");
+      }
+      report.checkpoint_checked = true;
+      if (checkpoint.seq() > report.last_seq) {
+        return fail(report.last_seq + 1,
+                    absl::StrCat("trail truncated: checkpoint covers ",
+                                 checkpoint.seq(), " but the last record is ",
+                                 report.last_seq));
+      }
+      // The record the checkpoint names must still have the hash it had.
+      ASSIGN_OR_RETURN(std::optional<std::string_view> at,
+                       txn.Find(audit, store::EncodeU64BE(checkpoint.seq())));
+      pb::AuditRecord r;
+      if (!at.has_value() ||
+          !r.ParseFromArray(at->data(), static_cast<int>(at->size())) ||
+          r.hash() != checkpoint.hash()) {
+        return fail(checkpoint.seq(),
+                    "history rewritten: the checkpointed record's hash "
+                    "differs from the authenticated one");
+      }
+    }
+  }
+  report.ok = true;
+  return report;
+}
+
+std::string FormatReport(const VerifyReport& r) {
+  if (r.ok) {
+    return absl::StrCat("OK: ", r.records, " audit records (", r.first_seq,
+                        "..", r.last_seq, "), head ", Short(r.head_hash),
+                        r.checkpoint_checked ? ", checkpoint authentic"
+                                             : ", checkpoint not checked");
+  }
+  return absl::StrCat("TAMPERED at audit record ", r.bad_seq, ": ", r.problem);
+}
+
+}  // namespace appliance::audit

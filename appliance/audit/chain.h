@@ -1,0 +1,65 @@
+// The audit trail's tamper evidence: record hashes, the hash chain and the
+// HMAC-authenticated checkpoint of its head, and verification of all three.
+//
+// Each AuditRecord carries prev_hash (the previous record's hash) and hash
+// (SHA-256 over its own encoding with `hash` cleared). The chain alone shows
+// an altered, removed, inserted or reordered record to anyone who recomputes
+// it; the checkpoint, authenticated with a key kept outside the data
+// directory, also catches a rewritten-and-recomputed history and a truncated
+// tail.
+#ifndef APPLIANCE_AUDIT_CHAIN_H_
+#define APPLIANCE_AUDIT_CHAIN_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "api/store/v1/records.pb.h"
+#include "appliance/store/lmdb_env.h"
+
+namespace appliance::audit {
+
+namespace pb = ::hl7appliance::store::v1;
+
+// Meta key of the checkpoint.
+inline constexpr std::string_view kCheckpointKey = "audit_checkpoint";
+
+// SHA-256 over the record's encoding with `hash` cleared (raw 32 bytes).
+std::string RecordHash(const pb::AuditRecord& record);
+
+// Sets seq, prev_hash and hash of `record` to extend a chain whose last
+// record had `prev_seq` and `prev_hash` (0 and "" for an empty chain).
+void Link(uint64_t prev_seq, const std::string& prev_hash,
+          pb::AuditRecord* record);
+
+// A checkpoint for the head (seq, hash) authenticated with `hmac_key`.
+pb::AuditCheckpoint MakeCheckpoint(uint64_t seq, const std::string& hash,
+                                   int64_t time_us, std::string_view hmac_key);
+bool CheckpointAuthentic(const pb::AuditCheckpoint& checkpoint,
+                         std::string_view hmac_key);
+
+struct VerifyReport {
+  bool ok = false;
+  uint64_t records = 0;
+  uint64_t first_seq = 0;
+  uint64_t last_seq = 0;
+  std::string head_hash;  // Raw 32 bytes.
+  // When !ok: the first sequence number where the trail breaks, and why.
+  uint64_t bad_seq = 0;
+  std::string problem;
+  bool checkpoint_checked = false;
+};
+
+// Walks the `audit` sub-database of `env` and checks sequence continuity,
+// every hash, every link, and the checkpoint in `meta` (when `hmac_key` is
+// not empty). Returns a report (ok or the first break); an error only when
+// the store cannot be read.
+absl::StatusOr<VerifyReport> Verify(store::Env& env, std::string_view hmac_key);
+
+// Prints a report as `hl7ctl audit verify` does.
+std::string FormatReport(const VerifyReport& report);
+
+}  // namespace appliance::audit
+
+#endif  // APPLIANCE_AUDIT_CHAIN_H_
