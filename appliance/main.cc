@@ -1,0 +1,265 @@
+// hl7d: the appliance daemon (composition root).
+//
+//   hl7d [--config=FILE] [--data_dir=DIR] [--mllp_port=N] [--bind=ADDR] ...
+//   hl7d inspect --data_dir=DIR [--limit=N]
+//
+// Starts the durable store, the intake and the MLLP server with embedded
+// defaults (loopback only) overridden by the config file and flags; logs the
+// ports it bound; on SIGTERM or SIGINT drains (stops accepting, answers the
+// messages in flight, commits) and exits 0.
+#include <glog/logging.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "appliance/base/clock.h"
+#include "appliance/config/config.h"
+#include "appliance/intake/intake.h"
+#include "appliance/intake/message_store.h"
+#include "appliance/mllp/handler.h"
+#include "appliance/mllp/server.h"
+
+namespace appliance {
+namespace {
+
+constexpr int kExitUsage = 64;
+constexpr int kExitConfig = 78;   // EX_CONFIG: bad configuration.
+constexpr int kExitStartup = 69;  // EX_UNAVAILABLE: could not start.
+
+const char kUsage[] =
+    "usage: hl7d [FLAGS]                 run the appliance\n"
+    "       hl7d inspect --data_dir=DIR  summarise a (running or stopped) store\n"
+    "\n"
+    "flags (override the --config text-format file, which overrides the\n"
+    "embedded defaults):\n"
+    "  --config=FILE            ApplianceConfig in protobuf text format\n"
+    "  --data_dir=DIR           LMDB store (default ./var/hl7d)\n"
+    "  --key_file=FILE          key file (default <data_dir>.key; created 0600)\n"
+    "  --bind=ADDR              MLLP listen address (default 127.0.0.1; other\n"
+    "                           addresses require TLS)\n"
+    "  --mllp_port=N            default 2575; 0 picks a free port\n"
+    "  --grpc_port=N            default 50051 (control plane: not yet served)\n"
+    "  --http_port=N            default 8080 (ops HTTP: not yet served)\n"
+    "  --tls_cert_file, --tls_key_file, --tls_ca_file, --tls_require_client_cert\n"
+    "  --max_frame_bytes=N      default 1048576\n"
+    "  --drain_timeout_s=N      default 10\n"
+    "  --ready_file=FILE        write \"mllp_port=N\" here once listening\n";
+
+// Adapts the MLLP server's callbacks to the intake (which knows no sockets).
+class IntakeFrameHandler final : public mllp::FrameHandler {
+ public:
+  explicit IntakeFrameHandler(intake::Intake* intake) : intake_(intake) {}
+
+  void OnFrame(const mllp::PeerInfo& peer, std::string payload,
+               mllp::Responder respond) override {
+    intake_->OnMessage(Peer(peer), std::move(payload),
+                       [respond](std::string ack, bool close) {
+                         respond(mllp::Response{std::move(ack), close});
+                       });
+  }
+
+  void OnOversized(const mllp::PeerInfo& peer, std::string prefix,
+                   mllp::Responder respond) override {
+    intake_->OnOversized(Peer(peer), std::move(prefix),
+                         [respond](std::string ack, bool) {
+                           respond(mllp::Response{std::move(ack), true});
+                         });
+  }
+
+ private:
+  static intake::PeerContext Peer(const mllp::PeerInfo& p) {
+    return intake::PeerContext{absl::StrCat(p.address, ":", p.port),
+                               p.tls_subject};
+  }
+  intake::Intake* const intake_;  // Not owned; outlives the server.
+};
+
+int Inspect(const config::FlagMap& flags) {
+  auto dir = flags.find("data_dir");
+  if (dir == flags.end() || dir->second.empty()) {
+    std::cerr << "hl7d inspect: --data_dir=DIR is required\n";
+    return kExitUsage;
+  }
+  size_t limit = 50;
+  if (auto l = flags.find("limit"); l != flags.end()) {
+    limit = static_cast<size_t>(strtoull(l->second.c_str(), nullptr, 10));
+  }
+  intake::MessageStoreOptions options;
+  options.data_dir = dir->second;
+  options.read_only = true;
+  auto store = intake::MessageStore::Open(options, RealClock::Get());
+  if (!store.ok()) {
+    std::cerr << "hl7d inspect: cannot open " << dir->second << ": "
+              << store.status().message() << "\n";
+    return kExitStartup;
+  }
+  absl::StatusOr<intake::StoreSummary> sum = (*store)->Summarize();
+  if (!sum.ok()) {
+    std::cerr << "hl7d inspect: " << sum.status().message() << "\n";
+    return kExitStartup;
+  }
+  std::cout << "messages: " << sum->messages << "\n";
+  std::cout << "pipeline entries: " << sum->pipeline_entries << "\n";
+  std::cout << "audit records: " << sum->audit_records << "\n";
+  for (const auto& [state, n] : sum->by_state) {
+    std::cout << "state " << state << ": " << n << "\n";
+  }
+  for (const auto& [type, n] : sum->by_type) {
+    std::cout << "type " << type << ": " << n << "\n";
+  }
+  for (const auto& [name, n] : sum->counters) {
+    std::cout << "counter " << name << ": " << n << "\n";
+  }
+  auto list = (*store)->ListMessages(0, limit);
+  if (!list.ok()) {
+    std::cerr << "hl7d inspect: " << list.status().message() << "\n";
+    return kExitStartup;
+  }
+  std::cout << "seq\treceived_utc\ttype\tcontrol_id\tack\tstate\tduplicates\n";
+  for (const auto& m : *list) {
+    std::cout << m.seq() << "\t"
+              << absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
+                                  absl::FromUnixMicros(m.received_at_us()),
+                                  absl::UTCTimeZone())
+              << "\t" << (m.message_type().empty() ? "-" : m.message_type())
+              << "\t" << (m.control_id().empty() ? "-" : m.control_id()) << "\t"
+              << intake::pb::AckCode_Name(m.ack_code()).substr(9) << "\t"
+              << intake::StateName(m.state()) << "\t" << m.duplicates()
+              << "\n";
+  }
+  return 0;
+}
+
+int Run(config::FlagMap flags) {
+  std::string ready_file;
+  if (auto r = flags.find("ready_file"); r != flags.end()) {
+    ready_file = r->second;
+    flags.erase(r);
+  }
+  absl::StatusOr<config::ApplianceConfig> cfg = config::LoadConfig(flags);
+  if (!cfg.ok()) {
+    std::cerr << "hl7d: " << cfg.status().message() << "\n";
+    return absl::IsFailedPrecondition(cfg.status()) ? kExitConfig : kExitUsage;
+  }
+
+  // SIGTERM/SIGINT are taken synchronously by this thread (sigwait); block
+  // them before any other thread starts so none of those receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const Clock* clock = RealClock::Get();
+  intake::MessageStoreOptions store_options;
+  store_options.data_dir = cfg->store().data_dir();
+  store_options.key_file = cfg->store().key_file();
+  store_options.initial_map_bytes = cfg->store().initial_map_mib() << 20;
+  store_options.max_map_bytes = cfg->store().max_map_mib() << 20;
+  store_options.max_batch = cfg->store().max_batch();
+  auto store = intake::MessageStore::Open(store_options, clock);
+  if (!store.ok()) {
+    std::cerr << "hl7d: cannot open the message store in "
+              << store_options.data_dir << ": " << store.status().message()
+              << "\n";
+    return kExitStartup;
+  }
+
+  intake::IntakeOptions intake_options;
+  intake_options.parse.accept_lf = cfg->mllp().accept_lf();
+  intake_options.ack_application = cfg->ack().application();
+  intake_options.ack_facility = cfg->ack().facility();
+  intake_options.max_frame_bytes = cfg->mllp().max_frame_bytes();
+  intake::Intake intake(store->get(), clock, intake_options);
+  IntakeFrameHandler handler(&intake);
+
+  mllp::ServerOptions server_options;
+  const auto& m = cfg->mllp();
+  server_options.bind_address = m.bind();
+  server_options.port = static_cast<uint16_t>(m.port());
+  server_options.io_threads = static_cast<int>(m.io_threads());
+  server_options.max_frame_size = m.max_frame_bytes();
+  server_options.read_idle_timeout = absl::Seconds(m.read_idle_timeout_s());
+  server_options.min_bytes_per_second = m.min_bytes_per_second();
+  server_options.max_connections = static_cast<int>(m.max_connections());
+  server_options.max_connections_per_address =
+      static_cast<int>(m.max_connections_per_address());
+  if (!m.tls().cert_file().empty()) {
+    mllp::TlsOptions tls;
+    tls.cert_file = m.tls().cert_file();
+    tls.key_file = m.tls().key_file();
+    tls.ca_file = m.tls().ca_file();
+    tls.require_client_cert = m.tls().require_client_cert();
+    server_options.tls = tls;
+  }
+  auto server = mllp::Server::Start(server_options, &handler);
+  if (!server.ok()) {
+    std::cerr << "hl7d: cannot start the MLLP server: "
+              << server.status().message() << "\n";
+    (*store)->Stop();
+    return kExitStartup;
+  }
+  LOG(INFO) << "hl7d ready: MLLP on " << m.bind() << ":" << (*server)->port()
+            << (server_options.tls ? " (TLS)" : "") << ", store "
+            << store_options.data_dir
+            << "; gRPC control plane (port " << cfg->grpc_port()
+            << ") and ops HTTP (port " << cfg->http_port()
+            << ") are not served by this version";
+  if (!ready_file.empty()) {
+    const std::string tmp = ready_file + ".tmp";
+    std::ofstream(tmp) << "mllp_port=" << (*server)->port() << "\n";
+    rename(tmp.c_str(), ready_file.c_str());
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LOG(INFO) << "hl7d: signal " << sig << ", draining (up to "
+            << cfg->drain_timeout_s() << " s)";
+  (*server)->Shutdown(absl::Seconds(cfg->drain_timeout_s()));
+  (*store)->Stop();
+  const mllp::ServerStats st = (*server)->stats();
+  LOG(INFO) << "hl7d stopped: " << st.frames_received << " frames, "
+            << intake.stats().accepted.load() << " accepted, "
+            << intake.stats().errors.load() << " AE, "
+            << intake.stats().rejected.load() << " AR, "
+            << intake.stats().duplicates.load() << " duplicates, "
+            << intake.stats().store_failures.load() << " not stored";
+  return 0;
+}
+
+}  // namespace
+}  // namespace appliance
+
+int main(int argc, char** argv) {
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+  appliance::config::FlagMap flags;
+  absl::StatusOr<std::vector<std::string>> positional =
+      appliance::config::ParseFlags(argc, argv, 1, &flags);
+  if (!positional.ok()) {
+    std::cerr << "hl7d: " << positional.status().message() << "\n"
+              << appliance::kUsage;
+    return appliance::kExitUsage;
+  }
+  if (flags.count("help") || flags.count("h")) {
+    std::cout << appliance::kUsage;
+    return 0;
+  }
+  if (!positional->empty()) {
+    if ((*positional)[0] == "inspect" && positional->size() == 1) {
+      return appliance::Inspect(flags);
+    }
+    std::cerr << "hl7d: unexpected argument \"" << (*positional)[0] << "\"\n"
+              << appliance::kUsage;
+    return appliance::kExitUsage;
+  }
+  return appliance::Run(std::move(flags));
+}
