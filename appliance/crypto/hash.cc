@@ -32,6 +32,15 @@ Sha256Digest Sha256(std::string_view data) {
   return out;
 }
 
+Sha1Digest Sha1(std::string_view data) {
+  Sha1Digest out;
+  unsigned int len = 0;
+  CheckOk(EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha1(),
+                     nullptr),
+          "EVP_Digest");
+  return out;
+}
+
 Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
   Sha256Digest out;
   unsigned int len = 0;
@@ -97,6 +106,11 @@ std::string ToHex(std::string_view bytes) {
 
 std::string ToHex(const Sha256Digest& digest) { return ToHex(AsBytes(digest)); }
 
+std::string ToHex(const Sha1Digest& digest) {
+  return ToHex(std::string_view(reinterpret_cast<const char*>(digest.data()),
+                                digest.size()));
+}
+
 absl::StatusOr<std::string> FromHex(std::string_view hex) {
   if (hex.size() % 2 != 0) {
     return absl::InvalidArgumentError(
@@ -114,8 +128,8 @@ absl::StatusOr<std::string> FromHex(std::string_view hex) {
     const int hi = nibble(hex[2 * i]);
     const int lo = nibble(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("not a hex digit at offset ", hi < 0 ? 2 * i : 2 * i + 1));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "not a hex digit at offset ", hi < 0 ? 2 * i : 2 * i + 1));
     }
     out[i] = static_cast<char>((hi << 4) | lo);
   }

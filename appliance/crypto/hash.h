@@ -1,4 +1,5 @@
-// SHA-256 (one-shot and streaming), HMAC-SHA256 and constant-time comparison.
+// SHA-256 (one-shot and streaming), HMAC-SHA256, SHA-1 (for name-based UUIDs
+// only, never for integrity) and constant-time comparison.
 #ifndef APPLIANCE_CRYPTO_HASH_H_
 #define APPLIANCE_CRYPTO_HASH_H_
 
@@ -16,6 +17,14 @@ using Sha256Digest = std::array<uint8_t, kSha256Size>;
 
 // SHA-256 of `data`.
 Sha256Digest Sha256(std::string_view data);
+
+inline constexpr size_t kSha1Size = 20;
+using Sha1Digest = std::array<uint8_t, kSha1Size>;
+
+// SHA-1 of `data`. Only for identifiers that standards define over SHA-1
+// (RFC 4122 version-5 UUIDs); SHA-1 is not collision resistant, so never use
+// it for integrity or authentication.
+Sha1Digest Sha1(std::string_view data);
 
 // HMAC-SHA256 of `data` under `key` (any length; RFC 2104).
 Sha256Digest HmacSha256(std::string_view key, std::string_view data);
@@ -45,6 +54,7 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // Lower-case hex of `bytes`.
 std::string ToHex(std::string_view bytes);
 std::string ToHex(const Sha256Digest& digest);
+std::string ToHex(const Sha1Digest& digest);
 // Parses hex (either case). Errors on odd length or a non-hex character.
 absl::StatusOr<std::string> FromHex(std::string_view hex);
 

@@ -49,16 +49,27 @@ TEST(Sha256Test, ResetStartsOver) {
   EXPECT_EQ(h.Finish(), Sha256(""));
 }
 
+// FIPS 180-2 / RFC 3174 example vectors.
+TEST(Sha1Test, KnownAnswers) {
+  EXPECT_EQ(ToHex(Sha1("")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  EXPECT_EQ(ToHex(Sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(
+      ToHex(Sha1("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+      "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+  EXPECT_EQ(ToHex(Sha1(std::string(1000000, 'a'))),
+            "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+}
+
 // RFC 4231 test cases 1, 2, 4, 6 and 7.
 TEST(HmacSha256Test, Rfc4231Vectors) {
   EXPECT_EQ(ToHex(HmacSha256(std::string(20, '\x0b'), "Hi There")),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
   EXPECT_EQ(ToHex(HmacSha256("Jefe", "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-  EXPECT_EQ(
-      ToHex(HmacSha256(Unhex("0102030405060708090a0b0c0d0e0f10111213141516171819"),
-                       std::string(50, '\xcd'))),
-      "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+  EXPECT_EQ(ToHex(HmacSha256(
+                Unhex("0102030405060708090a0b0c0d0e0f10111213141516171819"),
+                std::string(50, '\xcd'))),
+            "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
   EXPECT_EQ(ToHex(HmacSha256(std::string(131, '\xaa'),
                              "Test Using Larger Than Block-Size Key - Hash Key "
                              "First")),
@@ -67,7 +78,8 @@ TEST(HmacSha256Test, Rfc4231Vectors) {
       ToHex(HmacSha256(
           std::string(131, '\xaa'),
           "This is a test using a larger than block-size key and a larger than "
-          "block-size data. The key needs to be hashed before being used by the "
+          "block-size data. The key needs to be hashed before being used by "
+          "the "
           "HMAC algorithm.")),
       "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
 }
@@ -83,7 +95,8 @@ TEST(ConstantTimeEqualsTest, ComparesContentAndLength) {
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
-  EXPECT_FALSE(ConstantTimeEquals(std::string("a\0b", 3), std::string("a\0c", 3)));
+  EXPECT_FALSE(
+      ConstantTimeEquals(std::string("a\0b", 3), std::string("a\0c", 3)));
 }
 
 TEST(HexTest, RoundTripAndErrors) {

@@ -1,6 +1,7 @@
 // hl7ctl: the appliance's admin command-line tool.
 //
 //   hl7ctl validate FILE...   offline: the ACK the appliance would return.
+//   hl7ctl convert FILE...    offline: the FHIR R4 Bundle of each message.
 //
 // Commands that talk to a running appliance over gRPC arrive with the control
 // plane.
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/hl7ctl/convert.h"
 #include "tools/hl7ctl/validate.h"
 
 namespace {
@@ -24,6 +26,11 @@ const char kUsage[] =
     "                     finding. Exit 0 when every message is accepted "
     "(AA/CA),\n"
     "                     1 otherwise, 2 when a file cannot be read.\n"
+    "  convert FILE...    map HL7 v2 files to FHIR R4 transaction Bundles\n"
+    "                     offline (JSON on stdout, findings on stderr).\n"
+    "                     Flags: --terminology=CSV --site_tz=ZONE --ndjson\n"
+    "                     --strict. Exit 0 when every message is mapped,\n"
+    "                     1 otherwise, 2 when an input cannot be read.\n"
     "  help               this text\n";
 
 }  // namespace
@@ -53,6 +60,10 @@ int main(int argc, char** argv) {
       return kUsageError;
     }
     return hl7ctl::RunValidate(files, std::cout, std::cerr);
+  }
+  if (command == "convert") {
+    return hl7ctl::RunConvert(std::vector<std::string>(argv + 2, argv + argc),
+                              std::cout, std::cerr);
   }
   std::cerr << "hl7ctl: unknown command \"" << command << "\"\n" << kUsage;
   return kUsageError;

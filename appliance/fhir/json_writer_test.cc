@@ -1,0 +1,105 @@
+#include "appliance/fhir/json_writer.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace appliance::fhir {
+namespace {
+
+std::string Quoted(std::string_view s) {
+  std::string out;
+  AppendJsonString(s, &out);
+  return out;
+}
+
+TEST(JsonWriterTest, CompactKeepsKeyOrder) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  w.Member("z", "last first");
+  w.Member("a", "b");
+  w.ArrayMember("list");
+  w.Int(1);
+  w.RawNumber("2.50");
+  w.Bool(false);
+  w.BeginObject();
+  w.EndObject();
+  w.EndArray();
+  w.ObjectMember("o");
+  w.OptionalMember("skipped", "");
+  w.EndObject();
+  w.EndObject();
+  EXPECT_EQ(out,
+            R"({"z":"last first","a":"b","list":[1,2.50,false,{}],"o":{}})");
+  EXPECT_EQ(w.depth(), 0u);
+}
+
+TEST(JsonWriterTest, PrettyMatchesJsonStringify) {
+  std::string out;
+  JsonWriter w(&out, /*pretty=*/true);
+  w.BeginObject();
+  w.Member("resourceType", "Bundle");
+  w.ArrayMember("entry");
+  w.BeginObject();
+  w.Member("fullUrl", "urn:uuid:x");
+  w.EndObject();
+  w.EndArray();
+  w.ArrayMember("empty");
+  w.EndArray();
+  w.EndObject();
+  EXPECT_EQ(out,
+            "{\n"
+            "  \"resourceType\": \"Bundle\",\n"
+            "  \"entry\": [\n"
+            "    {\n"
+            "      \"fullUrl\": \"urn:uuid:x\"\n"
+            "    }\n"
+            "  ],\n"
+            "  \"empty\": []\n"
+            "}");
+}
+
+TEST(JsonStringTest, EscapesQuotesBackslashesAndControls) {
+  EXPECT_EQ(Quoted("a\"b\\c"), R"("a\"b\\c")");
+  EXPECT_EQ(Quoted("l1\nl2\r\t"), R"("l1\nl2\r\t")");
+  EXPECT_EQ(Quoted(std::string("\x01\x1f\b\f", 4)), R"("\u0001\u001f\b\f")");
+  EXPECT_EQ(Quoted(std::string("a\0b", 3)), R"("a\u0000b")");
+  EXPECT_EQ(Quoted("/<>&'"), R"("/<>&'")");
+}
+
+TEST(JsonStringTest, KeepsValidUtf8AndReplacesInvalid) {
+  EXPECT_EQ(Quoted("Zo\xC3\xAB M\xC3\xBCller \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "\"Zo\xC3\xAB M\xC3\xBCller \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+  // Lone Latin-1 byte, truncated sequence, overlong, surrogate, > U+10FFFF.
+  EXPECT_EQ(Quoted("J\xDCRGEN"), "\"J\xEF\xBF\xBDRGEN\"");
+  EXPECT_EQ(Quoted("\xE2\x82"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  EXPECT_EQ(Quoted("\xC0\xAF"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  EXPECT_EQ(Quoted("\xED\xA0\x80").find("\xED"), std::string::npos);
+  EXPECT_EQ(Quoted("\xF4\x90\x80\x80").find("\xF4"), std::string::npos);
+}
+
+TEST(NormalizeDecimalTest, KeepsPrecision) {
+  std::string out;
+  const std::pair<const char*, const char*> cases[] = {
+      {"5.0", "5.0"},     {"065.88", "65.88"}, {"+5", "5"},  {".5", "0.5"},
+      {"-0.50", "-0.50"}, {"5.", "5"},         {"000", "0"}, {"-.25", "-0.25"},
+      {"100", "100"},     {"0.001", "0.001"},
+  };
+  for (const auto& [in, want] : cases) {
+    ASSERT_TRUE(NormalizeDecimal(in, &out)) << in;
+    EXPECT_EQ(out, want) << in;
+  }
+}
+
+TEST(NormalizeDecimalTest, RejectsNonNumbers) {
+  std::string out = "unchanged";
+  for (const char* bad :
+       {"1,5", "", "-", ".", "1e5", "1.2.3", " 1", "abc", "1-2", "--1"}) {
+    EXPECT_FALSE(NormalizeDecimal(bad, &out)) << bad;
+  }
+  EXPECT_EQ(out, "unchanged");
+}
+
+}  // namespace
+}  // namespace appliance::fhir

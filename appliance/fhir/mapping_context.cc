@@ -1,0 +1,877 @@
+#include "appliance/fhir/mapping_context.h"
+
+#include "absl/strings/str_cat.h"
+#include "appliance/fhir/datetime.h"
+#include "appliance/fhir/uuid.h"
+
+namespace appliance::fhir::internal {
+namespace {
+
+bool IsAscii(std::string_view s) {
+  for (char ch : s) {
+    if (static_cast<unsigned char>(ch) >= 0x80) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+hl7::Location Loc(const char* segment, int occurrence, int field,
+                  int repetition, int component) {
+  hl7::Location l;
+  l.segment = segment;
+  l.occurrence = occurrence;
+  l.field = field;
+  l.repetition = repetition;
+  l.component = component;
+  return l;
+}
+
+SegmentRef FindFirst(const hl7::Message& m, std::string_view name) {
+  SegmentRef r;
+  if (m.FindSegment(name, 1, &r.segment)) r.occurrence = 1;
+  return r;
+}
+
+Context::Context(const hl7::Message& message, const MapperOptions& options,
+                 const Terminology& terminology, MapResult* result)
+    : message_(message),
+      options_(options),
+      terminology_(terminology),
+      result_(result),
+      d_(message.delimiters()),
+      charset_(hl7::CharsetOf(message.charset())),
+      writer_(&result->bundle, options.pretty) {
+  facility_ = Text(hl7::Piece(message.msh(4), d_.component, 1));
+  if (facility_.empty()) {
+    facility_ = Text(hl7::Piece(message.msh(3), d_.component, 1));
+  }
+}
+
+std::string Context::Text(std::string_view raw) const {
+  if (raw.empty() || hl7::IsNull(raw)) return std::string();
+  if (IsAscii(raw) && !hl7::NeedsUnescape(raw, d_)) return std::string(raw);
+  return hl7::Unescape(raw, d_, charset_);
+}
+
+void Context::AddFinding(FindingSeverity severity, hl7::Location location,
+                         std::string code, std::string text) {
+  for (const MappingFinding& f : result_->findings) {
+    if (f.code == code && f.location == location && f.text == text) return;
+  }
+  if (severity == FindingSeverity::kError) Hold(text);
+  result_->findings.push_back(
+      {severity, std::move(location), std::move(code), std::move(text)});
+}
+
+void Context::Hold(const std::string& reason) {
+  if (!result_->hold) result_->hold_reason = reason;
+  result_->hold = true;
+}
+
+std::string Context::Id(std::string_view type, std::string_view key) const {
+  std::string name;
+  name.reserve(type.size() + key.size() + 1);
+  name.append(type.data(), type.size());
+  name.push_back('|');
+  name.append(key.data(), key.size());
+  return FormatUuid(Uuid5(kFhirIdNamespace, name));
+}
+
+bool Context::DateTime(std::string_view dtm, const hl7::Location& loc,
+                       std::string* out) {
+  auto r = ToFhirDateTime(dtm, options_.site_time_zone);
+  if (!r.ok()) {
+    AddFinding(FindingSeverity::kWarning, loc, "invalid-datetime",
+               "not a valid HL7 date/time; left out");
+    return false;
+  }
+  *out = std::move(*r);
+  return true;
+}
+
+bool Context::Instant(std::string_view dtm, const hl7::Location& loc,
+                      std::string* out) {
+  auto r = ToFhirInstant(dtm, options_.site_time_zone);
+  if (!r.ok()) {
+    AddFinding(FindingSeverity::kWarning, loc, "invalid-datetime",
+               "not a valid HL7 date/time to the day or finer; left out");
+    return false;
+  }
+  *out = std::move(*r);
+  return true;
+}
+
+bool Context::Date(std::string_view dt, const hl7::Location& loc,
+                   std::string* out) {
+  auto r = ToFhirDate(dt);
+  if (!r.ok()) {
+    AddFinding(FindingSeverity::kWarning, loc, "invalid-date",
+               "not a valid HL7 date; left out");
+    return false;
+  }
+  *out = std::move(*r);
+  return true;
+}
+
+Concept Context::MakeConcept(std::string_view raw, const hl7::Location& loc,
+                             char sep) {
+  Concept c;
+  if (raw.empty() || hl7::IsNull(raw)) return c;
+  std::vector<Coding> local;
+  bool has_standard = false;
+  std::string unmapped_names;
+  auto add = [](std::vector<Coding>* v, Coding coding) {
+    for (const Coding& e : *v) {
+      if (e.system == coding.system && e.code == coding.code) return;
+    }
+    v->push_back(std::move(coding));
+  };
+  for (int triplet = 0; triplet < 2; ++triplet) {
+    const size_t base = triplet * 3;
+    const std::string code = Text(hl7::Piece(raw, sep, base + 1));
+    const std::string display = Text(hl7::Piece(raw, sep, base + 2));
+    const std::string system = Text(hl7::Piece(raw, sep, base + 3));
+    if (c.text.empty()) c.text = display;
+    if (code.empty()) continue;
+    if (const std::vector<Coding>* mapped =
+            terminology_.LookupCode(system, code, facility_)) {
+      for (const Coding& m : *mapped) add(&c.codings, m);
+      has_standard = true;
+    }
+    if (terminology_.IsStandardSystem(system)) {
+      add(&c.codings,
+          Coding{terminology_.SystemUri(system, facility_), code, display});
+      has_standard = true;
+    } else {
+      add(&local,
+          Coding{terminology_.SystemUri(system, facility_), code, display});
+      if (!unmapped_names.empty()) unmapped_names += ", ";
+      absl::StrAppend(&unmapped_names, system.empty() ? "(no system)" : system,
+                      " ", code);
+    }
+  }
+  const std::string original = Text(hl7::Piece(raw, sep, 9));
+  if (!original.empty()) c.text = original;
+  for (Coding& l : local) c.codings.push_back(std::move(l));
+  if (!local.empty() && !has_standard) {
+    c.unmapped = true;
+    const std::string text =
+        absl::StrCat("local code ", unmapped_names,
+                     " has no terminology mapping; kept as sent");
+    AddFinding(FindingSeverity::kWarning, loc, "unmapped-code", text);
+    if (options_.unmapped_policy == UnmappedPolicy::kHold) Hold(text);
+  }
+  return c;
+}
+
+void WriteCoding(JsonWriter& w, const Coding& c) {
+  w.BeginObject();
+  w.OptionalMember("system", c.system);
+  w.OptionalMember("code", c.code);
+  w.OptionalMember("display", c.display);
+  w.EndObject();
+}
+
+void WriteConcept(JsonWriter& w, const Concept& c) {
+  w.BeginObject();
+  if (!c.codings.empty()) {
+    w.ArrayMember("coding");
+    for (const Coding& coding : c.codings) WriteCoding(w, coding);
+    w.EndArray();
+  }
+  w.OptionalMember("text", c.text);
+  w.EndObject();
+}
+
+void WriteReference(JsonWriter& w, std::string_view key,
+                    const std::string& id) {
+  w.ObjectMember(key);
+  w.Member("reference", absl::StrCat("urn:uuid:", id));
+  w.EndObject();
+}
+
+void WriteUnmappedTag(JsonWriter& w) {
+  w.ObjectMember("meta");
+  w.ArrayMember("tag");
+  w.BeginObject();
+  w.Member("system", kUnmappedTagSystem);
+  w.Member("code", kUnmappedTagCode);
+  w.Member("display", "Contains a local code without terminology mapping");
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
+}
+
+void WritePractitionerDisplay(Context& c, std::string_view key,
+                              std::string_view xcn) {
+  const std::string id = c.Text(c.Comp(xcn, 1));
+  const std::string family = c.Text(c.Sub(c.Comp(xcn, 2), 1));
+  const std::string given = c.Text(c.Comp(xcn, 3));
+  std::string display = given;
+  if (!family.empty()) {
+    if (!display.empty()) display += " ";
+    display += family;
+  }
+  if (id.empty() && display.empty()) return;
+  JsonWriter& w = c.w();
+  w.ObjectMember(key);
+  if (!id.empty()) {
+    w.ObjectMember("identifier");
+    w.Member("value", id);
+    w.EndObject();
+  }
+  w.OptionalMember("display", display);
+  w.EndObject();
+}
+
+void WriteIdentifier(JsonWriter& w, const std::string& system,
+                     const std::string& value, std::string_view type_code) {
+  w.BeginObject();
+  if (!type_code.empty()) {
+    w.ObjectMember("type");
+    w.ArrayMember("coding");
+    w.BeginObject();
+    w.Member("system", kV2_0203);
+    w.Member("code", type_code);
+    w.EndObject();
+    w.EndArray();
+    w.EndObject();
+  }
+  w.OptionalMember("system", system);
+  w.Member("value", value);
+  w.EndObject();
+}
+
+std::string QueryEscape(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    const auto b = static_cast<unsigned char>(ch);
+    if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+        (b >= '0' && b <= '9') || b == '-' || b == '.' || b == '_' ||
+        b == '~' || b == '|' || b == ':' || b == '/') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 0xf]);
+    }
+  }
+  return out;
+}
+
+void BeginBundle(Context& c) {
+  JsonWriter& w = c.w();
+  w.BeginObject();
+  w.Member("resourceType", "Bundle");
+  w.Member("type", "transaction");
+  w.ArrayMember("entry");
+}
+
+void EndBundle(Context& c) {
+  c.w().EndArray();
+  c.w().EndObject();
+  if (!c.options().pretty) return;
+  c.result()->bundle.push_back('\n');
+}
+
+void BeginEntry(Context& c, const char* type, const std::string& id,
+                bool write_id) {
+  JsonWriter& w = c.w();
+  w.BeginObject();
+  w.Member("fullUrl", absl::StrCat("urn:uuid:", id));
+  w.ObjectMember("resource");
+  w.Member("resourceType", type);
+  if (write_id) w.Member("id", id);
+}
+
+void EndEntryPut(Context& c, const char* type, const std::string& id) {
+  JsonWriter& w = c.w();
+  w.EndObject();  // resource
+  w.ObjectMember("request");
+  w.Member("method", "PUT");
+  w.Member("url", absl::StrCat(type, "/", id));
+  w.EndObject();
+  w.EndObject();  // entry
+  c.result()->entries.push_back({type, id, "PUT"});
+}
+
+void EndEntryConditionalCreate(Context& c, const char* type,
+                               const std::string& id,
+                               const std::string& if_none_exist) {
+  JsonWriter& w = c.w();
+  w.EndObject();  // resource
+  w.ObjectMember("request");
+  w.Member("method", "POST");
+  w.Member("url", type);
+  w.Member("ifNoneExist", if_none_exist);
+  w.EndObject();
+  w.EndObject();  // entry
+  c.result()->entries.push_back({type, id, "POST"});
+}
+
+// ---------------------------------------------------------------- Patient
+
+absl::StatusOr<PatientKey> MakePatientKey(Context& c, const SegmentRef& pid) {
+  if (!pid.present()) {
+    return absl::InvalidArgumentError("message has no PID segment");
+  }
+  const std::string_view pid3 = pid.segment.field(3);
+  std::string_view chosen;
+  const size_t reps = c.RepCount(pid3);
+  for (size_t r = 1; r <= reps; ++r) {
+    std::string_view cx = c.Rep(pid3, r);
+    if (c.Comp(cx, 1).empty() || hl7::IsNull(c.Comp(cx, 1))) continue;
+    if (chosen.empty()) chosen = cx;
+    if (c.Comp(cx, 5) == "MR") {
+      chosen = cx;
+      break;
+    }
+  }
+  if (chosen.empty()) {
+    return absl::InvalidArgumentError(
+        "PID-3 holds no patient identifier to key the Patient on");
+  }
+  std::string authority = c.Text(c.Sub(c.Comp(chosen, 4), 1));
+  if (authority.empty()) authority = c.Text(c.Sub(c.Comp(chosen, 4), 2));
+  if (authority.empty()) authority = c.facility();
+  PatientKey key;
+  key.value = c.Text(c.Comp(chosen, 1));
+  key.system = c.terminology().AuthorityUri(authority);
+  key.id = c.Id("Patient", absl::StrCat(authority, "|", key.value));
+  return key;
+}
+
+namespace {
+
+const char* NameUse(std::string_view code) {
+  if (code == "L") return "official";
+  if (code == "D") return "usual";
+  if (code == "M") return "maiden";
+  if (code == "N") return "nickname";
+  if (code == "A") return "anonymous";
+  if (code == "T") return "temp";
+  return nullptr;
+}
+
+const char* AddressUse(std::string_view code) {
+  if (code == "H") return "home";
+  if (code == "B" || code == "O") return "work";
+  if (code == "C") return "temp";
+  if (code == "BA") return "old";
+  return nullptr;
+}
+
+void WriteNames(Context& c, std::string_view field) {
+  JsonWriter& w = c.w();
+  bool open = false;
+  const size_t reps = c.RepCount(field);
+  for (size_t r = 1; r <= reps; ++r) {
+    std::string_view xpn = c.Rep(field, r);
+    const std::string family = c.Text(c.Sub(c.Comp(xpn, 1), 1));
+    const std::string given = c.Text(c.Comp(xpn, 2));
+    const std::string middle = c.Text(c.Comp(xpn, 3));
+    const std::string suffix = c.Text(c.Comp(xpn, 4));
+    const std::string prefix = c.Text(c.Comp(xpn, 5));
+    if (family.empty() && given.empty() && middle.empty()) continue;
+    if (!open) {
+      w.ArrayMember("name");
+      open = true;
+    }
+    w.BeginObject();
+    if (const char* use = NameUse(c.Comp(xpn, 7))) w.Member("use", use);
+    w.OptionalMember("family", family);
+    if (!given.empty() || !middle.empty()) {
+      w.ArrayMember("given");
+      if (!given.empty()) w.String(given);
+      if (!middle.empty()) w.String(middle);
+      w.EndArray();
+    }
+    if (!prefix.empty()) {
+      w.ArrayMember("prefix");
+      w.String(prefix);
+      w.EndArray();
+    }
+    if (!suffix.empty()) {
+      w.ArrayMember("suffix");
+      w.String(suffix);
+      w.EndArray();
+    }
+    w.EndObject();
+  }
+  if (open) w.EndArray();
+}
+
+// Telecoms of PID-13 (home) and PID-14 (work).
+void WriteTelecoms(Context& c, const hl7::Segment& pid) {
+  JsonWriter& w = c.w();
+  bool open = false;
+  for (int field : {13, 14}) {
+    std::string_view value = pid.field(field);
+    const size_t reps = c.RepCount(value);
+    for (size_t r = 1; r <= reps; ++r) {
+      std::string_view xtn = c.Rep(value, r);
+      const std::string_view use_code = c.Comp(xtn, 2);
+      const std::string_view equipment = c.Comp(xtn, 3);
+      const char* system = "phone";
+      std::string text;
+      if (equipment == "Internet" || equipment == "X.400" ||
+          use_code == "NET") {
+        system = "email";
+        text = c.Text(c.Comp(xtn, 4));
+      } else {
+        if (equipment == "FX") system = "fax";
+        if (equipment == "BP") system = "pager";
+        text = c.Text(c.Comp(xtn, 12));
+        if (text.empty()) text = c.Text(c.Comp(xtn, 1));
+        if (text.empty()) {
+          for (int comp : {5, 6, 7}) {
+            const std::string part = c.Text(c.Comp(xtn, comp));
+            if (part.empty()) continue;
+            if (!text.empty()) text += " ";
+            if (comp == 5) text += "+";
+            text += part;
+          }
+          const std::string ext = c.Text(c.Comp(xtn, 8));
+          if (!text.empty() && !ext.empty()) text += " ext. " + ext;
+        }
+      }
+      if (text.empty()) continue;
+      const char* use = field == 14 ? "work" : "home";
+      if (use_code == "WPN") use = "work";
+      if (use_code == "ORN" || use_code == "VHN") use = "temp";
+      if (equipment == "CP" || use_code == "PRS") use = "mobile";
+      if (!open) {
+        w.ArrayMember("telecom");
+        open = true;
+      }
+      w.BeginObject();
+      w.Member("system", system);
+      w.Member("value", text);
+      w.Member("use", use);
+      w.EndObject();
+    }
+  }
+  if (open) w.EndArray();
+}
+
+void WriteAddresses(Context& c, std::string_view field) {
+  JsonWriter& w = c.w();
+  bool open = false;
+  const size_t reps = c.RepCount(field);
+  for (size_t r = 1; r <= reps; ++r) {
+    std::string_view xad = c.Rep(field, r);
+    const std::string street = c.Text(c.Sub(c.Comp(xad, 1), 1));
+    const std::string other = c.Text(c.Comp(xad, 2));
+    const std::string city = c.Text(c.Comp(xad, 3));
+    const std::string state = c.Text(c.Comp(xad, 4));
+    const std::string postal = c.Text(c.Comp(xad, 5));
+    const std::string country = c.Text(c.Comp(xad, 6));
+    if (street.empty() && other.empty() && city.empty() && state.empty() &&
+        postal.empty() && country.empty()) {
+      continue;
+    }
+    if (!open) {
+      w.ArrayMember("address");
+      open = true;
+    }
+    w.BeginObject();
+    const std::string_view type = c.Comp(xad, 7);
+    if (const char* use = AddressUse(type)) w.Member("use", use);
+    if (type == "M") w.Member("type", "postal");
+    if (!street.empty() || !other.empty()) {
+      w.ArrayMember("line");
+      if (!street.empty()) w.String(street);
+      if (!other.empty()) w.String(other);
+      w.EndArray();
+    }
+    w.OptionalMember("city", city);
+    w.OptionalMember("state", state);
+    w.OptionalMember("postalCode", postal);
+    w.OptionalMember("country", country);
+    w.EndObject();
+  }
+  if (open) w.EndArray();
+}
+
+}  // namespace
+
+void WritePatientEntry(Context& c, const SegmentRef& pid, const PatientKey& key,
+                       bool conditional_create) {
+  JsonWriter& w = c.w();
+  const hl7::Segment& s = pid.segment;
+  BeginEntry(c, "Patient", key.id, !conditional_create);
+  // identifier: every PID-3 repetition.
+  {
+    const std::string_view pid3 = s.field(3);
+    w.ArrayMember("identifier");
+    const size_t reps = c.RepCount(pid3);
+    for (size_t r = 1; r <= reps; ++r) {
+      std::string_view cx = c.Rep(pid3, r);
+      const std::string value = c.Text(c.Comp(cx, 1));
+      if (value.empty()) continue;
+      std::string authority = c.Text(c.Sub(c.Comp(cx, 4), 1));
+      if (authority.empty()) authority = c.Text(c.Sub(c.Comp(cx, 4), 2));
+      if (authority.empty()) authority = c.facility();
+      WriteIdentifier(w, c.terminology().AuthorityUri(authority), value,
+                      c.Comp(cx, 5));
+    }
+    w.EndArray();
+  }
+  WriteNames(c, s.field(5));
+  WriteTelecoms(c, s);
+  const std::string_view sex = s.field(8);
+  if (!sex.empty() && !hl7::IsNull(sex)) {
+    const char* gender = nullptr;
+    if (sex == "M") gender = "male";
+    if (sex == "F") gender = "female";
+    if (sex == "O" || sex == "A" || sex == "N") gender = "other";
+    if (sex == "U") gender = "unknown";
+    if (gender != nullptr) {
+      w.Member("gender", gender);
+    } else {
+      c.AddFinding(FindingSeverity::kWarning, Loc("PID", pid.occurrence, 8),
+                   "unmapped-value",
+                   "administrative sex is not one of M, F, O, U, A, N; left "
+                   "out");
+    }
+  }
+  const std::string_view dob = c.Comp(s.field(7), 1);
+  std::string date;
+  if (!dob.empty() && !hl7::IsNull(dob) &&
+      c.Date(dob, Loc("PID", pid.occurrence, 7), &date)) {
+    w.Member("birthDate", date);
+  }
+  const std::string_view death_time = c.Comp(s.field(29), 1);
+  std::string death;
+  if (!death_time.empty() && !hl7::IsNull(death_time) &&
+      c.DateTime(death_time, Loc("PID", pid.occurrence, 29), &death)) {
+    w.Member("deceasedDateTime", death);
+  } else if (s.field(30) == "Y" || s.field(30) == "N") {
+    w.Key("deceasedBoolean");
+    w.Bool(s.field(30) == "Y");
+  }
+  WriteAddresses(c, s.field(11));
+  if (conditional_create) {
+    EndEntryConditionalCreate(
+        c, "Patient", key.id,
+        absl::StrCat("identifier=", QueryEscape(key.system), "|",
+                     QueryEscape(key.value)));
+  } else {
+    EndEntryPut(c, "Patient", key.id);
+  }
+}
+
+// -------------------------------------------------------------- Encounter
+
+bool MakeEncounterKey(Context& c, const SegmentRef& pv1, EncounterKey* key) {
+  if (!pv1.present()) return false;
+  std::string_view cx = c.Rep(pv1.segment.field(19), 1);
+  const std::string value = c.Text(c.Comp(cx, 1));
+  if (value.empty()) return false;
+  std::string authority = c.Text(c.Sub(c.Comp(cx, 4), 1));
+  if (authority.empty()) authority = c.Text(c.Sub(c.Comp(cx, 4), 2));
+  if (authority.empty()) authority = c.facility();
+  key->value = value;
+  key->system = c.terminology().AuthorityUri(authority);
+  key->id = c.Id("Encounter", absl::StrCat(authority, "|", value));
+  return true;
+}
+
+void WriteEncounterEntry(Context& c, const SegmentRef& pv1,
+                         const EncounterKey& key, const PatientKey& patient,
+                         const char* status, bool conditional_create) {
+  JsonWriter& w = c.w();
+  const hl7::Segment& s = pv1.segment;
+  BeginEntry(c, "Encounter", key.id, !conditional_create);
+  w.ArrayMember("identifier");
+  WriteIdentifier(w, key.system, key.value, "VN");
+  w.EndArray();
+  w.Member("status", status);
+  // class (required): PV1-2 patient class -> v3 ActCode.
+  {
+    const std::string_view pc = s.field(2);
+    const char* code = nullptr;
+    const char* display = nullptr;
+    if (pc == "I") code = "IMP", display = "inpatient encounter";
+    if (pc == "O") code = "AMB", display = "ambulatory";
+    if (pc == "E") code = "EMER", display = "emergency";
+    if (pc == "P") code = "PRENC", display = "pre-admission";
+    w.ObjectMember("class");
+    if (code != nullptr) {
+      w.Member("system", "http://terminology.hl7.org/CodeSystem/v3-ActCode");
+      w.Member("code", code);
+      w.Member("display", display);
+    } else {
+      w.Member("system", "http://terminology.hl7.org/CodeSystem/v2-0004");
+      w.Member("code",
+               pc.empty() || hl7::IsNull(pc) ? std::string("U") : c.Text(pc));
+    }
+    w.EndObject();
+  }
+  WriteReference(w, "subject", patient.id);
+  std::string start;
+  std::string end;
+  const bool has_start = !s.field(44).empty() &&
+                         c.DateTime(c.Comp(s.field(44), 1),
+                                    Loc("PV1", pv1.occurrence, 44), &start);
+  const bool has_end =
+      !s.field(45).empty() &&
+      c.DateTime(c.Comp(s.field(45), 1), Loc("PV1", pv1.occurrence, 45), &end);
+  if (has_start || has_end) {
+    w.ObjectMember("period");
+    if (has_start) w.Member("start", start);
+    if (has_end) w.Member("end", end);
+    w.EndObject();
+  }
+  // PV1-3 assigned location as display text (point of care, room, bed).
+  {
+    std::string_view pl = s.field(3);
+    std::string display;
+    for (int comp : {1, 2, 3}) {
+      const std::string part = c.Text(c.Sub(c.Comp(pl, comp), 1));
+      if (part.empty()) continue;
+      if (!display.empty()) display += " ";
+      display += part;
+    }
+    if (!display.empty()) {
+      w.ArrayMember("location");
+      w.BeginObject();
+      w.ObjectMember("location");
+      w.Member("display", display);
+      w.EndObject();
+      w.EndObject();
+      w.EndArray();
+    }
+  }
+  if (conditional_create) {
+    EndEntryConditionalCreate(
+        c, "Encounter", key.id,
+        absl::StrCat("identifier=", QueryEscape(key.system), "|",
+                     QueryEscape(key.value)));
+  } else {
+    EndEntryPut(c, "Encounter", key.id);
+  }
+}
+
+// ----------------------------------------------------------------- Orders
+
+OrderKey MakeOrderKey(Context& c, const SegmentRef& orc,
+                      const SegmentRef& obr) {
+  OrderKey k;
+  auto read_ei = [&](int obr_field, int orc_field, std::string* id,
+                     std::string* ns) {
+    std::string_view ei = obr.segment.field(obr_field);
+    if ((c.Comp(ei, 1).empty() || hl7::IsNull(c.Comp(ei, 1))) &&
+        orc.present()) {
+      ei = orc.segment.field(orc_field);
+    }
+    *id = c.Text(c.Comp(ei, 1));
+    *ns = c.Text(c.Comp(ei, 2));
+    if (ns->empty()) *ns = c.Text(c.Comp(ei, 3));
+  };
+  read_ei(2, 2, &k.placer_id, &k.placer_ns);
+  read_ei(3, 3, &k.filler_id, &k.filler_ns);
+  const std::string_view obr4 = obr.segment.field(4);
+  const std::string code =
+      absl::StrCat(c.Text(c.Comp(obr4, 3)), "|", c.Text(c.Comp(obr4, 1)));
+  const bool filler_first =
+      c.options().order_key == OrderKeyPolicy::kFillerFirst;
+  const bool use_filler =
+      !k.filler_id.empty() && (filler_first || k.placer_id.empty());
+  const bool use_placer = !use_filler && !k.placer_id.empty();
+  if (use_filler) {
+    k.key = absl::StrCat("F|", k.filler_ns.empty() ? c.facility() : k.filler_ns,
+                         "|", k.filler_id, "|", code);
+  } else if (use_placer) {
+    k.key = absl::StrCat("P|", k.placer_ns.empty() ? c.facility() : k.placer_ns,
+                         "|", k.placer_id, "|", code);
+  } else {
+    c.AddFinding(FindingSeverity::kWarning, Loc("OBR", obr.occurrence, 3),
+                 "no-order-number",
+                 "neither filler nor placer order number: ids fall back to "
+                 "the message control id and will not match corrections");
+    k.key =
+        absl::StrCat("M|", c.facility(), "|", c.Text(c.message().control_id()),
+                     "|", obr.occurrence, "|", code);
+  }
+  return k;
+}
+
+void WriteNotes(Context& c, const std::vector<SegmentRef>& notes) {
+  JsonWriter& w = c.w();
+  bool open = false;
+  for (const SegmentRef& nte : notes) {
+    std::string_view ft = nte.segment.field(3);
+    std::string text;
+    const size_t reps = c.RepCount(ft);
+    for (size_t r = 1; r <= reps; ++r) {
+      if (r > 1) text += "\n";
+      text += c.Text(c.Rep(ft, r));
+    }
+    if (text.empty()) continue;
+    if (!open) {
+      w.ArrayMember("note");
+      open = true;
+    }
+    w.BeginObject();
+    w.Member("text", text);
+    w.EndObject();
+  }
+  if (open) w.EndArray();
+}
+
+void WriteServiceRequestEntry(Context& c, const SegmentRef& orc,
+                              const SegmentRef& obr, const OrderKey& order,
+                              const std::string& id, const PatientKey& patient,
+                              const EncounterKey* encounter, const char* status,
+                              const std::vector<SegmentRef>& notes,
+                              const std::vector<std::string>& specimen_ids) {
+  JsonWriter& w = c.w();
+  const Concept code =
+      c.MakeConcept(obr.segment.field(4), Loc("OBR", obr.occurrence, 4));
+  BeginEntry(c, "ServiceRequest", id, true);
+  if (code.unmapped) WriteUnmappedTag(w);
+  if (!order.placer_id.empty() || !order.filler_id.empty()) {
+    w.ArrayMember("identifier");
+    if (!order.placer_id.empty()) {
+      WriteIdentifier(w,
+                      c.terminology().AuthorityUri(order.placer_ns.empty()
+                                                       ? c.facility()
+                                                       : order.placer_ns),
+                      order.placer_id, "PLAC");
+    }
+    if (!order.filler_id.empty()) {
+      WriteIdentifier(w,
+                      c.terminology().AuthorityUri(order.filler_ns.empty()
+                                                       ? c.facility()
+                                                       : order.filler_ns),
+                      order.filler_id, "FILL");
+    }
+    w.EndArray();
+  }
+  w.Member("status", status);
+  w.Member("intent", "order");
+  // Priority: OBR-5 (v2.3-2.4) or ORC-7.6 / OBR-27.6 (TQ priority).
+  {
+    std::string_view p = obr.segment.field(5);
+    if (p.empty()) p = c.Comp(obr.segment.field(27), 6);
+    if (p.empty() && orc.present()) p = c.Comp(orc.segment.field(7), 6);
+    const char* priority = nullptr;
+    if (p == "S") priority = "stat";
+    if (p == "A") priority = "asap";
+    if (p == "R") priority = "routine";
+    if (p == "P" || p == "T") priority = "urgent";
+    if (priority != nullptr) w.Member("priority", priority);
+  }
+  w.Key("code");
+  WriteConcept(w, code.empty() ? Concept{{}, "unknown", false} : code);
+  WriteReference(w, "subject", patient.id);
+  if (encounter != nullptr) WriteReference(w, "encounter", encounter->id);
+  std::string authored;
+  if (orc.present() && !orc.segment.field(9).empty() &&
+      c.DateTime(c.Comp(orc.segment.field(9), 1), Loc("ORC", orc.occurrence, 9),
+                 &authored)) {
+    w.Member("authoredOn", authored);
+  }
+  std::string_view requester = obr.segment.field(16);
+  if (requester.empty() && orc.present()) requester = orc.segment.field(12);
+  if (!requester.empty()) {
+    WritePractitionerDisplay(c, "requester", c.Rep(requester, 1));
+  }
+  if (!specimen_ids.empty()) {
+    w.ArrayMember("specimen");
+    for (const std::string& s : specimen_ids) {
+      w.BeginObject();
+      w.Member("reference", absl::StrCat("urn:uuid:", s));
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  WriteNotes(c, notes);
+  EndEntryPut(c, "ServiceRequest", id);
+}
+
+// --------------------------------------------------------------- Specimen
+
+std::string SpecimenId(Context& c, const SegmentRef* spm,
+                       const OrderKey& order) {
+  if (spm != nullptr) {
+    const std::string_view spm2 = spm->segment.field(2);
+    if (!spm2.empty() && !hl7::IsNull(spm2)) {
+      const std::string placer = c.Text(c.Comp(spm2, 1));
+      const std::string filler = c.Text(c.Comp(spm2, 2));
+      return c.Id("Specimen",
+                  absl::StrCat("SPM|", c.facility(), "|", placer, "|", filler));
+    }
+  }
+  return c.Id("Specimen", absl::StrCat("ORDER|", order.key));
+}
+
+void WriteSpecimenEntry(Context& c, const SegmentRef* spm,
+                        const SegmentRef& obr, const std::string& id,
+                        const PatientKey& patient,
+                        const std::string& service_request_id) {
+  JsonWriter& w = c.w();
+  Concept type;
+  std::string collected;
+  std::string received;
+  std::string placer;
+  std::string filler;
+  if (spm != nullptr) {
+    const hl7::Segment& s = spm->segment;
+    // SPM-2 is EIP: placer EI ^ filler EI (EI parts are subcomponents).
+    placer = c.Text(c.Sub(c.Comp(s.field(2), 1), 1));
+    filler = c.Text(c.Sub(c.Comp(s.field(2), 2), 1));
+    type = c.MakeConcept(s.field(4), Loc("SPM", spm->occurrence, 4));
+    const std::string_view start = c.Sub(c.Comp(s.field(17), 1), 1);
+    if (!start.empty()) {
+      c.DateTime(start, Loc("SPM", spm->occurrence, 17), &collected);
+    }
+    const std::string_view recv = c.Comp(s.field(18), 1);
+    if (!recv.empty()) {
+      c.DateTime(recv, Loc("SPM", spm->occurrence, 18), &received);
+    }
+  } else {
+    // OBR-15 specimen source (v2.3-2.4; its first component is a CE in
+    // subcomponents) and OBR-7 collection time.
+    const std::string_view source = c.Comp(obr.segment.field(15), 1);
+    if (!source.empty()) {
+      type = c.MakeConcept(source, Loc("OBR", obr.occurrence, 15),
+                           c.delimiters().subcomponent);
+    }
+    const std::string_view when = c.Comp(obr.segment.field(7), 1);
+    if (!when.empty()) {
+      c.DateTime(when, Loc("OBR", obr.occurrence, 7), &collected);
+    }
+  }
+  BeginEntry(c, "Specimen", id, true);
+  if (type.unmapped) WriteUnmappedTag(w);
+  if (!placer.empty() || !filler.empty()) {
+    const std::string system = c.terminology().AuthorityUri(c.facility());
+    w.ArrayMember("identifier");
+    if (!placer.empty()) WriteIdentifier(w, system, placer, "PGN");
+    if (!filler.empty()) WriteIdentifier(w, system, filler, "FGN");
+    w.EndArray();
+  }
+  if (!type.empty()) {
+    w.Key("type");
+    WriteConcept(w, type);
+  }
+  WriteReference(w, "subject", patient.id);
+  w.OptionalMember("receivedTime", received);
+  w.ArrayMember("request");
+  w.BeginObject();
+  w.Member("reference", absl::StrCat("urn:uuid:", service_request_id));
+  w.EndObject();
+  w.EndArray();
+  if (!collected.empty()) {
+    w.ObjectMember("collection");
+    w.Member("collectedDateTime", collected);
+    w.EndObject();
+  }
+  EndEntryPut(c, "Specimen", id);
+}
+
+}  // namespace appliance::fhir::internal

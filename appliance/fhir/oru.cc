@@ -1,0 +1,798 @@
+// ORU^R01 -> Patient, Encounter, ServiceRequest, Specimen, DiagnosticReport
+// and Observations. See docs/MAPPING.md.
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "appliance/base/status_macros.h"
+#include "appliance/fhir/datetime.h"
+#include "appliance/fhir/json_writer.h"
+#include "appliance/fhir/mapping_context.h"
+#include "appliance/hl7/datatypes.h"
+
+namespace appliance::fhir::internal {
+namespace {
+
+constexpr char kObservationCategory[] =
+    "http://terminology.hl7.org/CodeSystem/observation-category";
+constexpr char kInterpretationSystem[] =
+    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
+constexpr char kDataAbsentSystem[] =
+    "http://terminology.hl7.org/CodeSystem/data-absent-reason";
+
+struct Obx {
+  SegmentRef obx;
+  std::vector<SegmentRef> notes;
+  std::string id;
+};
+
+struct Order {
+  SegmentRef orc;
+  SegmentRef obr;
+  std::vector<SegmentRef> notes;  // NTE after OBR, before any OBX.
+  std::vector<Obx> observations;
+  std::vector<SegmentRef> specimens;
+  size_t patient = 0;  // Index into the patient list.
+  OrderKey key;
+  std::string service_request_id;
+  std::string report_id;
+  std::vector<std::string> specimen_ids;
+  std::string effective;      // OBR-7 as FHIR dateTime (empty when absent).
+  std::string effective_end;  // OBR-8.
+  std::string issued;         // OBR-22 as FHIR instant.
+};
+
+struct PatientGroup {
+  SegmentRef pid;
+  SegmentRef pv1;
+  PatientKey key;
+  EncounterKey encounter;
+  bool has_encounter = false;
+};
+
+// OBX-11 -> Observation.status. nullptr when unknown.
+const char* ObservationStatus(std::string_view s) {
+  if (s == "F" || s == "U" || s == "N") return "final";
+  if (s == "P" || s == "R" || s == "S") return "preliminary";
+  if (s == "C") return "corrected";
+  if (s == "A") return "amended";
+  if (s == "D" || s == "W") return "entered-in-error";
+  if (s == "X") return "cancelled";
+  if (s == "I" || s == "O") return "registered";
+  return nullptr;
+}
+
+// OBR-25 -> DiagnosticReport.status. nullptr when unknown.
+const char* ReportStatus(std::string_view s) {
+  if (s == "O" || s == "I" || s == "S") return "registered";
+  if (s == "P") return "preliminary";
+  if (s == "C") return "corrected";
+  if (s == "R" || s == "A") return "partial";
+  if (s == "F") return "final";
+  if (s == "X") return "cancelled";
+  return nullptr;
+}
+
+const char* InterpretationDisplay(std::string_view code) {
+  static const std::pair<const char*, const char*> kCodes[] = {
+      {"N", "Normal"},
+      {"H", "High"},
+      {"L", "Low"},
+      {"HH", "Critical high"},
+      {"LL", "Critical low"},
+      {"A", "Abnormal"},
+      {"AA", "Critical abnormal"},
+      {"<", "Off scale low"},
+      {">", "Off scale high"},
+      {"HU", "Significantly high"},
+      {"LU", "Significantly low"},
+      {"I", "Intermediate"},
+      {"R", "Resistant"},
+      {"S", "Susceptible"},
+      {"MS", "moderately susceptible"},
+      {"VS", "very susceptible"},
+      {"POS", "Positive"},
+      {"NEG", "Negative"},
+      {"IND", "Indeterminate"},
+      {"DET", "Detected"},
+      {"ND", "Not detected"},
+      {"E", "Equivocal"},
+      {"U", "Significant change up"},
+      {"D", "Significant change down"},
+      {"B", "Better"},
+      {"W", "Worse"},
+  };
+  for (const auto& [c, d] : kCodes) {
+    if (code == c) return d;
+  }
+  return nullptr;
+}
+
+// A quantity's unit: original text plus UCUM coding when known.
+struct Unit {
+  std::string text;
+  std::string code;  // UCUM; empty when unmapped.
+};
+
+void WriteQuantityBody(JsonWriter& w, const std::string& value,
+                       const Unit& unit, std::string_view comparator) {
+  w.BeginObject();
+  w.Key("value");
+  w.RawNumber(value);
+  if (!comparator.empty()) w.Member("comparator", comparator);
+  w.OptionalMember("unit", unit.text);
+  if (!unit.code.empty()) {
+    w.Member("system", kUcumUri);
+    w.Member("code", unit.code);
+  }
+  w.EndObject();
+}
+
+void WriteDataAbsent(JsonWriter& w, const char* code, const char* display) {
+  w.ObjectMember("dataAbsentReason");
+  w.ArrayMember("coding");
+  w.BeginObject();
+  w.Member("system", kDataAbsentSystem);
+  w.Member("code", code);
+  w.Member("display", display);
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
+}
+
+// One observation value, prepared before anything is written.
+struct Value {
+  enum Kind {
+    kNone,
+    kQuantity,
+    kRange,
+    kRatio,
+    kString,
+    kConcept,
+    kDateTime,
+    kTime,
+    kInvalid
+  };
+  Kind kind = kNone;
+  std::string a, b;        // Numbers (normalised), string, date/time.
+  std::string comparator;  // kQuantity.
+  Concept coded;           // kConcept.
+};
+
+class ObservationMapper {
+ public:
+  ObservationMapper(Context& c, const PatientGroup& patient, const Order& order,
+                    const Obx& x)
+      : c_(c),
+        w_(c.w()),
+        patient_(patient),
+        order_(order),
+        x_(x),
+        s_(x.obx.segment),
+        occ_(x.obx.occurrence) {}
+
+  void Write();
+
+ private:
+  hl7::Location L(int field, int rep = 0) const {
+    return Loc("OBX", occ_, field, rep);
+  }
+  Unit MakeUnit();
+  Value Prepare(std::string_view type, std::string_view raw, int rep);
+  bool ParseNumber(std::string_view raw, std::string* out) const {
+    return NormalizeDecimal(raw, out);
+  }
+  void WriteValue(const Value& v);
+  void WriteReferenceRange();
+  void WriteInterpretation();
+
+  Context& c_;
+  JsonWriter& w_;
+  const PatientGroup& patient_;
+  const Order& order_;
+  const Obx& x_;
+  const hl7::Segment& s_;
+  const int occ_;
+  Unit unit_;
+  bool unit_unmapped_ = false;
+};
+
+Unit ObservationMapper::MakeUnit() {
+  Unit u;
+  const std::string_view ce = s_.field(6);
+  if (ce.empty() || hl7::IsNull(ce)) return u;
+  const std::string id = c_.Text(c_.Comp(ce, 1));
+  const std::string text = c_.Text(c_.Comp(ce, 2));
+  const std::string_view system = c_.Comp(ce, 3);
+  u.text = id.empty() ? text : id;
+  if (system == "UCUM" && !id.empty()) {
+    u.code = id;
+    return u;
+  }
+  if (const Coding* ucum =
+          c_.terminology().LookupUnit(id.empty() ? text : id)) {
+    u.code = ucum->code;
+    return u;
+  }
+  unit_unmapped_ = true;
+  const std::string msg =
+      absl::StrCat("unit \"", u.text, "\" has no UCUM mapping; kept as text");
+  c_.AddFinding(FindingSeverity::kWarning, L(6), "unmapped-unit", msg);
+  if (c_.options().unmapped_policy == UnmappedPolicy::kHold) c_.Hold(msg);
+  return u;
+}
+
+Value ObservationMapper::Prepare(std::string_view type, std::string_view raw,
+                                 int rep) {
+  Value v;
+  if (raw.empty() || hl7::IsNull(raw)) return v;
+  auto invalid = [&](const char* text) {
+    c_.AddFinding(FindingSeverity::kError, L(5, rep), "invalid-value", text);
+    v.kind = Value::kInvalid;
+    return v;
+  };
+  if (type == "NM") {
+    if (!ParseNumber(raw, &v.a)) {
+      return invalid("value is not a number (NM) this mapper can read");
+    }
+    v.kind = Value::kQuantity;
+    return v;
+  }
+  if (type == "SN") {
+    // "^2^+" (a grade such as 2+): HL7 allows a suffix separator without a
+    // second number; the engine's SN parser does not.
+    if (c_.Comp(raw, 3) == "+" && c_.Comp(raw, 4).empty() &&
+        c_.Comp(raw, 1).empty() &&
+        hl7::PieceCount(raw, c_.delimiters().component) <= 4 &&
+        ParseNumber(c_.Comp(raw, 2), &v.a)) {
+      v.kind = Value::kString;
+      v.a = absl::StrCat(std::string(c_.Comp(raw, 2)), "+");
+      return v;
+    }
+    auto sn = hl7::ParseStructuredNumeric(raw, c_.delimiters());
+    if (!sn.ok()) return invalid("value is not a structured numeric (SN)");
+    const std::string_view cmp = sn->comparator;
+    if (sn->separator.empty() && sn->num2.empty()) {
+      if (cmp == "<>") {
+        return invalid("SN comparator <> has no FHIR equivalent");
+      }
+      if (!ParseNumber(sn->num1, &v.a)) {
+        return invalid("SN value has no readable number");
+      }
+      v.kind = Value::kQuantity;
+      if (cmp != "=") v.comparator = std::string(cmp);
+      return v;
+    }
+    if (!cmp.empty() && cmp != "=") {
+      return invalid("SN with both comparator and separator");
+    }
+    if (!ParseNumber(sn->num1, &v.a) || !ParseNumber(sn->num2, &v.b)) {
+      return invalid("SN range or ratio has an unreadable number");
+    }
+    if (sn->separator == "-") {
+      v.kind = Value::kRange;
+    } else if (sn->separator == ":" || sn->separator == "/") {
+      v.kind = Value::kRatio;
+    } else {
+      return invalid("SN separator is not -, : or /");
+    }
+    return v;
+  }
+  if (type == "NR") {
+    const std::string_view lo = c_.Comp(raw, 1);
+    const std::string_view hi = c_.Comp(raw, 2);
+    if ((!lo.empty() && !ParseNumber(lo, &v.a)) ||
+        (!hi.empty() && !ParseNumber(hi, &v.b)) || (lo.empty() && hi.empty())) {
+      return invalid("NR value has an unreadable number");
+    }
+    v.kind = Value::kRange;
+    return v;
+  }
+  if (type == "CE" || type == "CWE" || type == "CNE" || type == "CF") {
+    v.coded = c_.MakeConcept(raw, L(5, rep));
+    v.kind = v.coded.empty() ? Value::kNone : Value::kConcept;
+    return v;
+  }
+  if (type == "DT" || type == "DTM" || type == "TS") {
+    if (!c_.DateTime(c_.Comp(raw, 1), L(5, rep), &v.a)) {
+      c_.AddFinding(FindingSeverity::kError, L(5, rep), "invalid-value",
+                    "value is not a valid date/time");
+      v.kind = Value::kInvalid;
+      return v;
+    }
+    v.kind = Value::kDateTime;
+    return v;
+  }
+  if (type == "TM") {
+    auto t = ToFhirTime(raw);
+    if (!t.ok()) return invalid("value is not a valid time (TM)");
+    v.a = *t;
+    v.kind = Value::kTime;
+    return v;
+  }
+  if (type != "ST" && type != "TX" && type != "FT") {
+    c_.AddFinding(
+        FindingSeverity::kWarning, L(2), "unsupported-value-type",
+        absl::StrCat("value type \"", c_.Text(type), "\" is mapped as text"));
+  }
+  v.a = c_.Text(raw);
+  v.kind = v.a.empty() ? Value::kNone : Value::kString;
+  return v;
+}
+
+void ObservationMapper::WriteValue(const Value& v) {
+  switch (v.kind) {
+    case Value::kNone:
+      return;
+    case Value::kInvalid:
+      WriteDataAbsent(w_, "error", "Error");
+      return;
+    case Value::kQuantity:
+      w_.Key("valueQuantity");
+      WriteQuantityBody(w_, v.a, unit_, v.comparator);
+      return;
+    case Value::kRange:
+      w_.ObjectMember("valueRange");
+      if (!v.a.empty()) {
+        w_.Key("low");
+        WriteQuantityBody(w_, v.a, unit_, "");
+      }
+      if (!v.b.empty()) {
+        w_.Key("high");
+        WriteQuantityBody(w_, v.b, unit_, "");
+      }
+      w_.EndObject();
+      return;
+    case Value::kRatio:
+      w_.ObjectMember("valueRatio");
+      w_.Key("numerator");
+      WriteQuantityBody(w_, v.a, Unit{}, "");
+      w_.Key("denominator");
+      WriteQuantityBody(w_, v.b, Unit{}, "");
+      w_.EndObject();
+      return;
+    case Value::kString:
+      w_.Member("valueString", v.a);
+      return;
+    case Value::kConcept:
+      w_.Key("valueCodeableConcept");
+      WriteConcept(w_, v.coded);
+      return;
+    case Value::kDateTime:
+      w_.Member("valueDateTime", v.a);
+      return;
+    case Value::kTime:
+      w_.Member("valueTime", v.a);
+      return;
+  }
+}
+
+// OBX-7: "4.0-10.0", "-1.5--0.5", "<0.5", "<=5", ">5"; text otherwise.
+void ObservationMapper::WriteReferenceRange() {
+  const std::string text = c_.Text(s_.field(7));
+  if (text.empty()) return;
+  std::string low;
+  std::string high;
+  bool keep_text = false;
+  std::string_view t = text;
+  while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  auto strip = [](std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    return s;
+  };
+  if (!t.empty() && (t[0] == '<' || t[0] == '>')) {
+    const bool less = t[0] == '<';
+    t.remove_prefix(1);
+    if (!t.empty() && t[0] == '=') t.remove_prefix(1);
+    if (NormalizeDecimal(strip(t), less ? &high : &low)) keep_text = true;
+  } else {
+    // Split on the '-' that follows the first number (which may be negative).
+    size_t start = (!t.empty() && (t[0] == '-' || t[0] == '+')) ? 1 : 0;
+    const size_t dash = t.find('-', start);
+    if (dash != std::string_view::npos &&
+        (!NormalizeDecimal(strip(t.substr(0, dash)), &low) ||
+         !NormalizeDecimal(strip(t.substr(dash + 1)), &high))) {
+      low.clear();
+      high.clear();
+    }
+  }
+  w_.ArrayMember("referenceRange");
+  w_.BeginObject();
+  if (!low.empty()) {
+    w_.Key("low");
+    WriteQuantityBody(w_, low, unit_, "");
+  }
+  if (!high.empty()) {
+    w_.Key("high");
+    WriteQuantityBody(w_, high, unit_, "");
+  }
+  if ((low.empty() && high.empty()) || keep_text) w_.Member("text", text);
+  w_.EndObject();
+  w_.EndArray();
+}
+
+void ObservationMapper::WriteInterpretation() {
+  const std::string_view flags = s_.field(8);
+  if (flags.empty() || hl7::IsNull(flags)) return;
+  bool open = false;
+  const size_t reps = c_.RepCount(flags);
+  for (size_t r = 1; r <= reps; ++r) {
+    const std::string code = c_.Text(c_.Comp(c_.Rep(flags, r), 1));
+    if (code.empty()) continue;
+    if (!open) {
+      w_.ArrayMember("interpretation");
+      open = true;
+    }
+    const char* display = InterpretationDisplay(code);
+    w_.BeginObject();
+    w_.ArrayMember("coding");
+    w_.BeginObject();
+    if (display != nullptr) {
+      w_.Member("system", kInterpretationSystem);
+      w_.Member("code", code);
+      w_.Member("display", display);
+    } else {
+      w_.Member("system", "http://terminology.hl7.org/CodeSystem/v2-0078");
+      w_.Member("code", code);
+      c_.AddFinding(FindingSeverity::kWarning, L(8, static_cast<int>(r)),
+                    "unmapped-interpretation",
+                    absl::StrCat("abnormal flag \"", code,
+                                 "\" has no v3 ObservationInterpretation "
+                                 "equivalent; kept as v2-0078"));
+    }
+    w_.EndObject();
+    w_.EndArray();
+    w_.EndObject();
+  }
+  if (open) w_.EndArray();
+}
+
+void ObservationMapper::Write() {
+  const std::string_view type = s_.field(2);
+  const std::string_view value_field = s_.field(5);
+  const Concept code = c_.MakeConcept(s_.field(3), L(3));
+  // Status.
+  const std::string_view status_code = s_.field(11);
+  const char* status = ObservationStatus(status_code);
+  if (status == nullptr) {
+    c_.AddFinding(
+        FindingSeverity::kWarning, L(11), "unmapped-status",
+        status_code.empty()
+            ? "observation result status (OBX-11) is missing; "
+              "default used"
+            : absl::StrCat("observation result status \"", c_.Text(status_code),
+                           "\" is not a known code; default used"));
+    status = c_.options().default_observation_status.c_str();
+  }
+  unit_ = MakeUnit();
+  // Values: X (cancelled) and N (not asked) carry none.
+  std::vector<Value> values;
+  const bool no_value = status_code == "X" || status_code == "N";
+  if (!no_value && !value_field.empty() && !hl7::IsNull(value_field)) {
+    const size_t reps = c_.RepCount(value_field);
+    const bool text_type = type == "ST" || type == "TX" || type == "FT";
+    if (text_type && reps > 1) {
+      // Repeated text lines form one string.
+      Value v;
+      for (size_t r = 1; r <= reps; ++r) {
+        if (r > 1) v.a += "\n";
+        v.a += c_.Text(c_.Rep(value_field, r));
+      }
+      v.kind = Value::kString;
+      values.push_back(std::move(v));
+    } else {
+      if (type.empty()) {
+        c_.AddFinding(FindingSeverity::kWarning, L(2), "missing-value-type",
+                      "value type (OBX-2) is missing; value mapped as text");
+      }
+      for (size_t r = 1; r <= reps; ++r) {
+        values.push_back(Prepare(type.empty() ? "ST" : type,
+                                 c_.Rep(value_field, r), static_cast<int>(r)));
+      }
+    }
+  }
+  bool unmapped = code.unmapped || unit_unmapped_;
+  for (const Value& v : values) unmapped = unmapped || v.coded.unmapped;
+
+  BeginEntry(c_, "Observation", x_.id, true);
+  if (unmapped) WriteUnmappedTag(w_);
+  w_.ArrayMember("basedOn");
+  w_.BeginObject();
+  w_.Member("reference", absl::StrCat("urn:uuid:", order_.service_request_id));
+  w_.EndObject();
+  w_.EndArray();
+  w_.Member("status", status);
+  w_.ArrayMember("category");
+  w_.BeginObject();
+  w_.ArrayMember("coding");
+  w_.BeginObject();
+  w_.Member("system", kObservationCategory);
+  w_.Member("code", "laboratory");
+  w_.Member("display", "Laboratory");
+  w_.EndObject();
+  w_.EndArray();
+  w_.EndObject();
+  w_.EndArray();
+  w_.Key("code");
+  WriteConcept(w_, code.empty() ? Concept{{}, "unknown", false} : code);
+  if (code.empty()) {
+    c_.AddFinding(FindingSeverity::kError, L(3), "missing-code",
+                  "observation identifier (OBX-3) is missing");
+  }
+  WriteReference(w_, "subject", patient_.key.id);
+  if (patient_.has_encounter) {
+    WriteReference(w_, "encounter", patient_.encounter.id);
+  }
+  std::string effective = order_.effective;
+  const std::string_view obx14 = c_.Comp(s_.field(14), 1);
+  if (!obx14.empty() && !hl7::IsNull(obx14)) {
+    std::string own;
+    if (c_.DateTime(obx14, L(14), &own)) effective = std::move(own);
+  }
+  w_.OptionalMember("effectiveDateTime", effective);
+  w_.OptionalMember("issued", order_.issued);
+  // value[x] / dataAbsentReason / components.
+  if (status_code == "X") {
+    WriteDataAbsent(w_, "not-performed", "Not Performed");
+  } else if (status_code == "N") {
+    WriteDataAbsent(w_, "not-asked", "Not Asked");
+  } else if (values.size() == 1) {
+    WriteValue(values[0]);
+    if (values[0].kind == Value::kNone) {
+      WriteDataAbsent(w_, "unknown", "Unknown");
+    }
+  } else if (values.empty() && status_code != "D" && status_code != "W") {
+    WriteDataAbsent(w_, "unknown", "Unknown");
+  }
+  WriteInterpretation();
+  WriteNotes(c_, x_.notes);
+  if (!order_.specimen_ids.empty()) {
+    WriteReference(w_, "specimen", order_.specimen_ids[0]);
+  }
+  WriteReferenceRange();
+  if (values.size() > 1) {
+    w_.ArrayMember("component");
+    for (const Value& v : values) {
+      w_.BeginObject();
+      w_.Key("code");
+      WriteConcept(w_, code.empty() ? Concept{{}, "unknown", false} : code);
+      WriteValue(v);
+      if (v.kind == Value::kNone) WriteDataAbsent(w_, "unknown", "Unknown");
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+  EndEntryPut(c_, "Observation", x_.id);
+}
+
+}  // namespace
+
+namespace {
+
+void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
+  JsonWriter& w = c.w();
+  const hl7::Segment& obr = o.obr.segment;
+  const Concept code =
+      c.MakeConcept(obr.field(4), Loc("OBR", o.obr.occurrence, 4));
+  const std::string_view status_code = obr.field(25);
+  const char* status = ReportStatus(status_code);
+  if (status == nullptr) {
+    c.AddFinding(FindingSeverity::kWarning, Loc("OBR", o.obr.occurrence, 25),
+                 "unmapped-status",
+                 status_code.empty()
+                     ? "result status (OBR-25) is missing; default used"
+                     : absl::StrCat("result status \"", c.Text(status_code),
+                                    "\" is not a known code; default used"));
+    status = c.options().default_report_status.c_str();
+  }
+  BeginEntry(c, "DiagnosticReport", o.report_id, true);
+  if (code.unmapped) WriteUnmappedTag(w);
+  w.ArrayMember("basedOn");
+  w.BeginObject();
+  w.Member("reference", absl::StrCat("urn:uuid:", o.service_request_id));
+  w.EndObject();
+  w.EndArray();
+  w.Member("status", status);
+  // category: OBR-24 diagnostic service section (HL7 table 0074), else LAB.
+  {
+    std::string section = c.Text(obr.field(24));
+    if (section.empty()) section = "LAB";
+    w.ArrayMember("category");
+    w.BeginObject();
+    w.ArrayMember("coding");
+    w.BeginObject();
+    w.Member("system", "http://terminology.hl7.org/CodeSystem/v2-0074");
+    w.Member("code", section);
+    w.EndObject();
+    w.EndArray();
+    w.EndObject();
+    w.EndArray();
+  }
+  w.Key("code");
+  WriteConcept(w, code.empty() ? Concept{{}, "unknown", false} : code);
+  WriteReference(w, "subject", patient.key.id);
+  if (patient.has_encounter) {
+    WriteReference(w, "encounter", patient.encounter.id);
+  }
+  if (!o.effective_end.empty()) {
+    w.ObjectMember("effectivePeriod");
+    w.OptionalMember("start", o.effective);
+    w.Member("end", o.effective_end);
+    w.EndObject();
+  } else {
+    w.OptionalMember("effectiveDateTime", o.effective);
+  }
+  w.OptionalMember("issued", o.issued);
+  if (!o.specimen_ids.empty()) {
+    w.ArrayMember("specimen");
+    for (const std::string& id : o.specimen_ids) {
+      w.BeginObject();
+      w.Member("reference", absl::StrCat("urn:uuid:", id));
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  if (!o.observations.empty()) {
+    w.ArrayMember("result");
+    for (const Obx& x : o.observations) {
+      w.BeginObject();
+      w.Member("reference", absl::StrCat("urn:uuid:", x.id));
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  EndEntryPut(c, "DiagnosticReport", o.report_id);
+}
+
+// ServiceRequest.status from the report status: the order is done once the
+// report is final (or corrected/amended), revoked when cancelled.
+const char* OrderStatusFromReport(std::string_view obr25) {
+  if (obr25 == "F" || obr25 == "C") return "completed";
+  if (obr25 == "X") return "revoked";
+  return "active";
+}
+
+}  // namespace
+
+absl::Status MapOru(Context& c) {
+  const hl7::Message& m = c.message();
+  std::vector<PatientGroup> patients;
+  std::vector<Order> orders;
+  absl::flat_hash_map<std::string, int> counts;
+  SegmentRef pending_orc;
+  Obx* last_obx = nullptr;
+  Order* current = nullptr;
+  for (size_t i = 1; i < m.segment_count(); ++i) {
+    const hl7::Segment s = m.segment(i);
+    const std::string_view name = s.name();
+    const int occ = ++counts[absl::string_view(name.data(), name.size())];
+    const SegmentRef ref{s, occ};
+    if (name == "PID") {
+      patients.push_back(PatientGroup{ref, {}, {}, {}, false});
+      current = nullptr;
+      last_obx = nullptr;
+    } else if (name == "PV1" && !patients.empty() &&
+               !patients.back().pv1.present()) {
+      patients.back().pv1 = ref;
+    } else if (name == "ORC") {
+      pending_orc = ref;
+    } else if (name == "OBR") {
+      if (patients.empty()) {
+        return absl::InvalidArgumentError("OBR before any PID segment");
+      }
+      Order o;
+      o.orc = pending_orc;
+      o.obr = ref;
+      o.patient = patients.size() - 1;
+      orders.push_back(std::move(o));
+      pending_orc = SegmentRef();
+      current = &orders.back();
+      last_obx = nullptr;
+    } else if (name == "OBX") {
+      if (current == nullptr) {
+        c.AddFinding(FindingSeverity::kError, Loc("OBX", occ, 0),
+                     "orphan-observation",
+                     "OBX without a preceding OBR; not mapped");
+        last_obx = nullptr;
+        continue;
+      }
+      current->observations.push_back(Obx{ref, {}, {}});
+      last_obx = &current->observations.back();
+    } else if (name == "NTE") {
+      if (last_obx != nullptr) {
+        last_obx->notes.push_back(ref);
+      } else if (current != nullptr) {
+        current->notes.push_back(ref);
+      }
+    } else if (name == "SPM") {
+      if (current != nullptr) current->specimens.push_back(ref);
+      last_obx = nullptr;  // OBX after SPM: still the order's observations.
+    }
+  }
+  if (patients.empty()) return absl::InvalidArgumentError("message has no PID");
+  if (orders.empty()) {
+    c.AddFinding(FindingSeverity::kError, Loc("OBR", 1, 0), "missing-order",
+                 "ORU without an OBR: no results to map");
+  }
+
+  // Keys and ids first: reports list their observations, observations name
+  // their specimen.
+  for (PatientGroup& p : patients) {
+    ASSIGN_OR_RETURN(p.key, MakePatientKey(c, p.pid));
+    p.has_encounter = MakeEncounterKey(c, p.pv1, &p.encounter);
+  }
+  for (Order& o : orders) {
+    o.key = MakeOrderKey(c, o.orc, o.obr);
+    o.service_request_id = c.Id("ServiceRequest", o.key.key);
+    o.report_id = c.Id("DiagnosticReport", o.key.key);
+    if (o.specimens.empty()) {
+      o.specimen_ids.push_back(SpecimenId(c, nullptr, o.key));
+    } else {
+      for (const SegmentRef& spm : o.specimens) {
+        o.specimen_ids.push_back(SpecimenId(c, &spm, o.key));
+      }
+    }
+    const hl7::Segment& obr = o.obr.segment;
+    const std::string_view obr7 = c.Comp(obr.field(7), 1);
+    if (!obr7.empty() && !hl7::IsNull(obr7)) {
+      c.DateTime(obr7, Loc("OBR", o.obr.occurrence, 7), &o.effective);
+    }
+    const std::string_view obr8 = c.Comp(obr.field(8), 1);
+    if (!obr8.empty() && !hl7::IsNull(obr8)) {
+      c.DateTime(obr8, Loc("OBR", o.obr.occurrence, 8), &o.effective_end);
+    }
+    const std::string_view obr22 = c.Comp(obr.field(22), 1);
+    if (!obr22.empty() && !hl7::IsNull(obr22)) {
+      c.Instant(obr22, Loc("OBR", o.obr.occurrence, 22), &o.issued);
+    }
+    // Observation key: order + OBX-3 + OBX-4 + position among identical.
+    absl::flat_hash_map<std::string, int> seen;
+    for (Obx& x : o.observations) {
+      const hl7::Segment& obx = x.obx.segment;
+      const std::string_view obx3 = obx.field(3);
+      std::string key =
+          absl::StrCat(o.key.key, "|", c.Text(c.Comp(obx3, 3)), "|",
+                       c.Text(c.Comp(obx3, 1)), "|", c.Text(obx.field(4)));
+      const int position = ++seen[key];
+      absl::StrAppend(&key, "|", position);
+      x.id = c.Id("Observation", key);
+    }
+  }
+
+  BeginBundle(c);
+  for (size_t pi = 0; pi < patients.size(); ++pi) {
+    const PatientGroup& p = patients[pi];
+    WritePatientEntry(c, p.pid, p.key, /*conditional_create=*/true);
+    if (p.has_encounter) {
+      WriteEncounterEntry(c, p.pv1, p.encounter, p.key, "unknown",
+                          /*conditional_create=*/true);
+    }
+    for (const Order& o : orders) {
+      if (o.patient != pi) continue;
+      WriteServiceRequestEntry(c, o.orc, o.obr, o.key, o.service_request_id,
+                               p.key, p.has_encounter ? &p.encounter : nullptr,
+                               OrderStatusFromReport(o.obr.segment.field(25)),
+                               o.notes, o.specimen_ids);
+      if (o.specimens.empty()) {
+        WriteSpecimenEntry(c, nullptr, o.obr, o.specimen_ids[0], p.key,
+                           o.service_request_id);
+      } else {
+        for (size_t k = 0; k < o.specimens.size(); ++k) {
+          WriteSpecimenEntry(c, &o.specimens[k], o.obr, o.specimen_ids[k],
+                             p.key, o.service_request_id);
+        }
+      }
+      WriteReport(c, p, o);
+      for (const Obx& x : o.observations) {
+        ObservationMapper(c, p, o, x).Write();
+      }
+    }
+  }
+  EndBundle(c);
+  return absl::OkStatus();
+}
+
+}  // namespace appliance::fhir::internal

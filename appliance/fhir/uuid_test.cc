@@ -1,0 +1,39 @@
+#include "appliance/fhir/uuid.h"
+
+#include "gtest/gtest.h"
+
+namespace appliance::fhir {
+namespace {
+
+// Values from Python's uuid.uuid5, an independent implementation.
+TEST(Uuid5Test, KnownAnswers) {
+  EXPECT_EQ(FormatUuid(Uuid5(kNamespaceDns, "python.org")),
+            "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+  EXPECT_EQ(FormatUuid(Uuid5(kNamespaceUrl, "http://example.org/\xC3\xA9")),
+            "151bf84a-4039-531c-9247-4947a8d940b7");
+  EXPECT_EQ(FormatUuid(kFhirIdNamespace),
+            "72180bbb-2688-5f9f-8d5f-f052afffcf91");
+  EXPECT_EQ(FormatUuid(Uuid5(kFhirIdNamespace, "Patient|GENHOSP|MRN1000001")),
+            "92d167ab-829d-5bc0-a719-958b3b327eff");
+}
+
+TEST(Uuid5Test, VersionAndVariantBits) {
+  const Uuid u = Uuid5(kFhirIdNamespace, "anything");
+  EXPECT_EQ(u[6] >> 4, 5);
+  EXPECT_EQ(u[8] & 0xc0, 0x80);
+  EXPECT_NE(Uuid5(kFhirIdNamespace, "a"), Uuid5(kFhirIdNamespace, "b"));
+  EXPECT_NE(Uuid5(kNamespaceDns, "a"), Uuid5(kNamespaceUrl, "a"));
+}
+
+TEST(UuidTest, ParseRoundTrip) {
+  auto u = ParseUuid("6BA7B810-9dad-11d1-80b4-00c04fd430c8");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(*u, kNamespaceDns);
+  EXPECT_EQ(FormatUuid(*u), "6ba7b810-9dad-11d1-80b4-00c04fd430c8");
+  EXPECT_FALSE(ParseUuid("6ba7b810-9dad-11d1-80b4-00c04fd430c").ok());
+  EXPECT_FALSE(ParseUuid("6ba7b810x9dad-11d1-80b4-00c04fd430c8").ok());
+  EXPECT_FALSE(ParseUuid("6ba7b810-9dad-11d1-80b4-00c04fd430cg").ok());
+}
+
+}  // namespace
+}  // namespace appliance::fhir
