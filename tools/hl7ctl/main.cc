@@ -2,6 +2,7 @@
 //
 //   hl7ctl validate FILE...   offline: the ACK the appliance would return.
 //   hl7ctl convert FILE...    offline: the FHIR R4 Bundle of each message.
+//   hl7ctl audit verify --data_dir=DIR   offline: audit trail tamper check.
 //
 // Commands that talk to a running appliance over gRPC arrive with the control
 // plane.
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/hl7ctl/audit.h"
 #include "tools/hl7ctl/convert.h"
 #include "tools/hl7ctl/validate.h"
 
@@ -31,6 +33,10 @@ const char kUsage[] =
     "                     Flags: --terminology=CSV --site_tz=ZONE --ndjson\n"
     "                     --strict. Exit 0 when every message is mapped,\n"
     "                     1 otherwise, 2 when an input cannot be read.\n"
+    "  audit verify --data_dir=DIR [--key_file=FILE]\n"
+    "                     check the audit trail of a store offline: exit 0\n"
+    "                     intact, 1 tampered (first bad record named), 2 when\n"
+    "                     the store or key file cannot be read.\n"
     "  help               this text\n";
 
 }  // namespace
@@ -60,6 +66,10 @@ int main(int argc, char** argv) {
       return kUsageError;
     }
     return hl7ctl::RunValidate(files, std::cout, std::cerr);
+  }
+  if (command == "audit") {
+    return hl7ctl::RunAudit(std::vector<std::string>(argv + 2, argv + argc),
+                            std::cout, std::cerr);
   }
   if (command == "convert") {
     return hl7ctl::RunConvert(std::vector<std::string>(argv + 2, argv + argc),
