@@ -12,6 +12,7 @@
 #include "appliance/fhir/mapper.h"
 #include "appliance/fhir/terminology.h"
 #include "appliance/hl7/message.h"
+#include "tools/hl7ctl/file_util.h"
 
 namespace hl7ctl {
 
@@ -26,31 +27,6 @@ const char kConvertUsageText[] =
     "  --strict           hold (exit 1) on unmapped local codes\n";
 
 namespace {
-
-bool ReadFile(const std::string& path, std::string* out, std::string* error) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
-    *error = strerror(errno);
-    return false;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    *error = S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file";
-    return false;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = strerror(errno);
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    *error = "read error";
-    return false;
-  }
-  *out = ss.str();
-  return true;
-}
 
 bool StartsWith(const std::string& s, const char* prefix) {
   return s.rfind(prefix, 0) == 0;
@@ -93,7 +69,7 @@ int RunConvert(const std::vector<std::string>& args, std::ostream& out,
   if (!terminology_path.empty()) {
     std::string csv;
     std::string error;
-    if (!ReadFile(terminology_path, &csv, &error)) {
+    if (!ReadRegularFile(terminology_path, &csv, &error)) {
       err << terminology_path << ": cannot read: " << error << "\n";
       return kConvertUnreadable;
     }
@@ -123,7 +99,7 @@ int RunConvert(const std::vector<std::string>& args, std::ostream& out,
   for (const std::string& path : files) {
     std::string bytes;
     std::string error;
-    if (!ReadFile(path, &bytes, &error)) {
+    if (!ReadRegularFile(path, &bytes, &error)) {
       err << path << ": cannot read: " << error << "\n";
       unreadable = true;
       continue;

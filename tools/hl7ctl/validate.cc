@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "appliance/hl7/engine.h"
+#include "tools/hl7ctl/file_util.h"
 
 namespace hl7ctl {
 namespace {
@@ -19,31 +20,6 @@ using appliance::hl7::Engine;
 using appliance::hl7::Finding;
 using appliance::hl7::Outcome;
 using appliance::hl7::Severity;
-
-bool ReadFile(const std::string& path, std::string* out, std::string* error) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
-    *error = strerror(errno);
-    return false;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    *error = S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file";
-    return false;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = strerror(errno);
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    *error = "read error";
-    return false;
-  }
-  *out = ss.str();
-  return true;
-}
 
 std::string NowTimestamp() {
   const time_t now = time(nullptr);
@@ -93,7 +69,7 @@ int RunValidate(const std::vector<std::string>& files, std::ostream& out,
   for (const std::string& path : files) {
     std::string bytes;
     std::string error;
-    if (!ReadFile(path, &bytes, &error)) {
+    if (!ReadRegularFile(path, &bytes, &error)) {
       err << path << ": cannot read: " << error << "\n";
       unreadable = true;
       continue;
