@@ -15,6 +15,7 @@
 #include "tools/hl7send/flags.h"
 #include "tools/hl7send/input.h"
 #include "tools/hl7send/mllp_client.h"
+#include "tools/hl7send/tls_flags.h"
 
 namespace {
 
@@ -53,8 +54,7 @@ int main(int argc, char** argv) {
   std::string dir;
   bool unique_ids = true;
   int64_t timeout_ms = 10000;
-  bool tls = false;
-  std::string ca_file, cert_file, key_file, server_name;
+  hl7send::TlsFlags tls;
   bool json = false;
 
   hl7send::FlagSet flags;
@@ -80,15 +80,7 @@ int main(int argc, char** argv) {
              "as is)");
   flags.Int("timeout_ms", &timeout_ms, 1, 3600 * 1000,
             "connect timeout and ACK wait per message");
-  flags.Bool("tls", &tls, "use TLS (verifies the server certificate)");
-  flags.String("ca_file", &ca_file, "PEM",
-               "CA certificates to trust (default: the system's)");
-  flags.String("cert_file", &cert_file, "PEM",
-               "client certificate chain (optional)");
-  flags.String("key_file", &key_file, "PEM",
-               "client private key (default: from --cert_file)");
-  flags.String("server_name", &server_name, "NAME",
-               "TLS name to send (SNI) and verify (default: --host)");
+  tls.Register(flags);
   flags.Bool("json", &json, "print the results as one JSON object");
 
   const absl::Status parsed = flags.Parse(argc, argv);
@@ -104,12 +96,8 @@ int main(int argc, char** argv) {
     usage_error = "unexpected argument \"" + flags.positional()[0] + "\"";
   } else if (messages == 0 && duration_s == 0) {
     usage_error = "--messages=0 needs --duration_s";
-  } else if (!tls && (!ca_file.empty() || !cert_file.empty() ||
-                      !key_file.empty() || !server_name.empty())) {
-    usage_error =
-        "--ca_file, --cert_file, --key_file and --server_name need --tls";
-  } else if (!key_file.empty() && cert_file.empty()) {
-    usage_error = "--key_file needs --cert_file";
+  } else if (!tls.Check().empty()) {
+    usage_error = tls.Check();
   }
   if (!usage_error.empty()) {
     std::cerr << "hl7load: " << usage_error
@@ -147,11 +135,7 @@ int main(int argc, char** argv) {
   hl7send::ClientOptions client_options;
   client_options.host = host;
   client_options.port = static_cast<uint16_t>(port);
-  client_options.tls = tls;
-  client_options.ca_file = ca_file;
-  client_options.cert_file = cert_file;
-  client_options.key_file = key_file;
-  client_options.server_name = server_name;
+  tls.Apply(&client_options);
   std::vector<std::unique_ptr<hl7send::MllpClient>> clients;
   for (int64_t i = 0; i < connections; ++i) {
     absl::StatusOr<std::unique_ptr<hl7send::MllpClient>> client =

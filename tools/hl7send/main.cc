@@ -12,6 +12,7 @@
 #include "tools/hl7send/input.h"
 #include "tools/hl7send/mllp_client.h"
 #include "tools/hl7send/send.h"
+#include "tools/hl7send/tls_flags.h"
 
 namespace {
 
@@ -45,8 +46,7 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int64_t port = 2575;
   int64_t timeout_ms = 10000;
-  bool tls = false;
-  std::string ca_file, cert_file, key_file, server_name;
+  hl7send::TlsFlags tls;
   bool quiet = false;
 
   hl7send::FlagSet flags;
@@ -54,15 +54,7 @@ int main(int argc, char** argv) {
   flags.Int("port", &port, 1, 65535, "receiver port");
   flags.Int("timeout_ms", &timeout_ms, 1, 3600 * 1000,
             "connect timeout and ACK wait per message");
-  flags.Bool("tls", &tls, "use TLS (verifies the server certificate)");
-  flags.String("ca_file", &ca_file, "PEM",
-               "CA certificates to trust (default: the system's)");
-  flags.String("cert_file", &cert_file, "PEM",
-               "client certificate chain (optional)");
-  flags.String("key_file", &key_file, "PEM",
-               "client private key (default: from --cert_file)");
-  flags.String("server_name", &server_name, "NAME",
-               "TLS name to send (SNI) and verify (default: --host)");
+  tls.Register(flags);
   flags.Bool("quiet", &quiet, "print only the summary line");
 
   const absl::Status parsed = flags.Parse(argc, argv);
@@ -75,12 +67,8 @@ int main(int argc, char** argv) {
     usage_error = std::string(parsed.message());
   } else if (flags.positional().empty()) {
     usage_error = "no input files";
-  } else if (!tls && (!ca_file.empty() || !cert_file.empty() ||
-                      !key_file.empty() || !server_name.empty())) {
-    usage_error =
-        "--ca_file, --cert_file, --key_file and --server_name need --tls";
-  } else if (!key_file.empty() && cert_file.empty()) {
-    usage_error = "--key_file needs --cert_file";
+  } else if (!tls.Check().empty()) {
+    usage_error = tls.Check();
   }
   if (!usage_error.empty()) {
     std::cerr << "hl7send: " << usage_error
@@ -101,11 +89,7 @@ int main(int argc, char** argv) {
   hl7send::ClientOptions client_options;
   client_options.host = host;
   client_options.port = static_cast<uint16_t>(port);
-  client_options.tls = tls;
-  client_options.ca_file = ca_file;
-  client_options.cert_file = cert_file;
-  client_options.key_file = key_file;
-  client_options.server_name = server_name;
+  tls.Apply(&client_options);
   absl::StatusOr<std::unique_ptr<hl7send::MllpClient>> client =
       hl7send::NewMllpClient(client_options);
   if (!client.ok()) {
