@@ -34,6 +34,12 @@ absl::StatusOr<DateTime> ParseDate(std::string_view dt);
 // TM: HH[MM[SS[.S[S[S[S]]]]]][+/-ZZZZ]; year/month/day stay -1.
 absl::StatusOr<DateTime> ParseTime(std::string_view tm);
 
+// ParseDateTime(dtm).ok(), ParseDate(dt).ok() and ParseTime(tm).ok(), without
+// building the result or an error message (the validator's hot path).
+bool IsValidDateTime(std::string_view dtm);
+bool IsValidDate(std::string_view dt);
+bool IsValidTime(std::string_view tm);
+
 // NM: [+|-]digits[.digits] (or .digits). Leading zeros are fine ("065.88");
 // grouping separators and decimal commas ("1,5") are not.
 bool IsNumeric(std::string_view nm);

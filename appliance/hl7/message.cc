@@ -1,6 +1,8 @@
 #include "appliance/hl7/message.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstddef>
 #include <cstring>
 
 #ifdef __SSE2__
@@ -148,7 +150,6 @@ absl::StatusOr<Message> Message::Parse(std::string_view bytes,
 absl::Status Message::ParseInto(std::string_view bytes,
                                 const ParseOptions& options) {
   segments_.clear();
-  fields_.clear();
   raw_ = std::string_view();
   delimiters_ = Delimiters();
 
@@ -206,87 +207,125 @@ absl::Status Message::ParseInto(std::string_view bytes,
   }
 
   // Segments and fields, in one pass over the bytes: every field separator
-  // and segment terminator is visited once (16 bytes at a time with SSE2).
+  // and segment terminator is visited once (32 bytes at a time with SSE2).
+  //
+  // Fields are written through a cursor into fields_, which is grown before
+  // each block of bytes (every byte adds at most one field), so the per-field
+  // work is two stores and no capacity check.
   const char* const base = text.data();
-  const size_t size = text.size();
+  const char* const stop = base + text.size();
   const char fs = d.field;
-  const bool lf = options.accept_lf;
-  size_t seg_start = 0;
-  size_t field_start = 0;
+  const char lf_char = options.accept_lf ? '\n' : '\r';
+  const char* seg_start = base;
+  const char* field_start = base;
+  std::string_view* out = fields_.data();  // Where the next field goes.
+  std::string_view* out_end = out + fields_.size();
   uint32_t first_field = 0;  // Index in fields_ of the open segment's name.
-  auto close_segment = [&](size_t end) {
-    fields_.emplace_back(base + field_start, end - field_start);
+  // Room for `extra` more fields.
+  auto reserve = [&](size_t extra) {
+    if (static_cast<size_t>(out_end - out) < extra) {
+      const size_t n = out - fields_.data();
+      fields_.resize(std::max(n + extra, 2 * fields_.size()));
+      out = fields_.data() + n;
+      out_end = fields_.data() + fields_.size();
+    }
+  };
+  auto field_count = [&] {
+    return static_cast<uint32_t>(out - fields_.data());
+  };
+  // A field separator at p.
+  auto field = [&](const char* p) {
+    *out++ = std::string_view(field_start, p - field_start);
+    field_start = p + 1;
+  };
+  auto close_segment = [&](const char* end) {
+    *out++ = std::string_view(field_start, end - field_start);
     SegmentIndex idx;
     idx.first_field = first_field;
-    idx.field_count = static_cast<uint32_t>(fields_.size()) - first_field;
-    idx.raw = std::string_view(base + seg_start, end - seg_start);
+    idx.field_count = field_count() - first_field;
+    idx.code = SegmentCode(fields_[first_field]);
+    idx.raw = std::string_view(seg_start, end - seg_start);
     segments_.push_back(idx);
   };
-  // Called for each field separator or terminator at offset j.
-  auto delimiter = [&](size_t j) {
-    if (base[j] == fs) {
-      fields_.emplace_back(base + field_start, j - field_start);
-      field_start = j + 1;
-      return;
-    }
-    if (j > seg_start) close_segment(j);  // Else a blank line: skipped.
-    seg_start = field_start = j + 1;
-    first_field = static_cast<uint32_t>(fields_.size());
+  // A segment terminator at p.
+  auto terminator = [&](const char* p) {
+    if (p > seg_start) close_segment(p);  // Else a blank line: skipped.
+    seg_start = field_start = p + 1;
+    first_field = field_count();
   };
 
   // MSH: name, MSH-1 (the separator itself), MSH-2, then ordinary fields.
-  fields_.push_back(text.substr(0, 3));
-  fields_.push_back(text.substr(3, 1));
-  fields_.push_back(enc);
-  pos = 4 + enc.size();
-  if (pos < size && text[pos] == fs) {
-    field_start = ++pos;
+  reserve(64);
+  *out++ = text.substr(0, 3);
+  *out++ = text.substr(3, 1);
+  *out++ = enc;
+  const char* p = base + 4 + enc.size();
+  if (p < stop && *p == fs) {
+    field_start = ++p;
   } else {
     // Nothing after MSH-2: the segment has exactly three fields.
     SegmentIndex idx;
     idx.first_field = 0;
     idx.field_count = 3;
-    idx.raw = text.substr(0, pos);
+    idx.code = SegmentCode("MSH");
+    idx.raw = std::string_view(base, p - base);
     segments_.push_back(idx);
-    seg_start = field_start = pos;
+    seg_start = field_start = p;
     first_field = 3;
   }
-  const char lf_char = lf ? '\n' : '\r';
 #ifdef __SSE2__
   const __m128i v_fs = _mm_set1_epi8(fs);
   const __m128i v_cr = _mm_set1_epi8('\r');
   const __m128i v_lf = _mm_set1_epi8(lf_char);
-  for (; pos + 16 <= size; pos += 16) {
-    const __m128i chunk =
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + pos));
-    const __m128i hits = _mm_or_si128(
-        _mm_cmpeq_epi8(chunk, v_fs),
-        _mm_or_si128(_mm_cmpeq_epi8(chunk, v_cr), _mm_cmpeq_epi8(chunk, v_lf)));
-    uint32_t mask = static_cast<uint32_t>(_mm_movemask_epi8(hits));
-    while (mask != 0) {
-      delimiter(pos + __builtin_ctz(mask));
-      mask &= mask - 1;
+  // Bit i set where block[i] is a field separator / a terminator.
+  auto masks = [&](const char* block, uint32_t* fs_mask, uint32_t* term_mask) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block));
+    *fs_mask =
+        static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, v_fs)));
+    *term_mask = static_cast<uint32_t>(_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, v_cr), _mm_cmpeq_epi8(v, v_lf))));
+  };
+  for (; stop - p >= 32; p += 32) {
+    reserve(32);
+    uint32_t fs_lo, term_lo, fs_hi, term_hi;
+    masks(p, &fs_lo, &term_lo);
+    masks(p + 16, &fs_hi, &term_hi);
+    uint32_t fs_mask = fs_lo | fs_hi << 16;
+    uint32_t term_mask = term_lo | term_hi << 16;
+    // In byte order, without a "separator or terminator?" test per bit (a
+    // branch that mispredicts): for each terminator, the field separators
+    // before it, then the terminator; then the separators after the last.
+    for (; term_mask != 0; term_mask &= term_mask - 1) {
+      const int t = __builtin_ctz(term_mask);
+      const uint32_t below = (uint32_t{1} << t) - 1;
+      for (uint32_t m = fs_mask & below; m != 0; m &= m - 1) {
+        field(p + __builtin_ctz(m));
+      }
+      fs_mask &= ~below;
+      terminator(p + t);
+    }
+    for (; fs_mask != 0; fs_mask &= fs_mask - 1) {
+      field(p + __builtin_ctz(fs_mask));
     }
   }
 #endif
-  for (; pos < size; ++pos) {
-    const char c = base[pos];
-    if (c == fs || c == '\r' || c == lf_char) delimiter(pos);
+  // The rest (all of it without SSE2), a byte at a time.
+  while (p < stop) {
+    reserve(32);
+    const char* const block_end = p + std::min<ptrdiff_t>(stop - p, 32);
+    for (; p < block_end; ++p) {
+      if (*p == fs) {
+        field(p);
+      } else if (*p == '\r' || *p == lf_char) {
+        terminator(p);
+      }
+    }
   }
-  if (size > seg_start) close_segment(size);
+  reserve(1);  // The last segment's last field.
+  if (stop > seg_start) close_segment(stop);
   raw_ = text;
   delimiters_ = d;
   return absl::OkStatus();
-}
-
-Segment Message::segment(size_t i) const {
-  Segment s;
-  const SegmentIndex& idx = segments_[i];
-  s.fields_ = fields_.data() + idx.first_field;
-  s.count_ = idx.field_count;
-  s.index_ = i;
-  s.raw_ = idx.raw;
-  return s;
 }
 
 bool Message::FindSegment(std::string_view name, int occurrence,

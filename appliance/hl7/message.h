@@ -108,6 +108,8 @@ class Message {
 
   size_t segment_count() const { return segments_.size(); }
   Segment segment(size_t i) const;
+  // SegmentCode() of segment i's name (precomputed while parsing).
+  uint32_t segment_code(size_t i) const { return segments_[i].code; }
   // Finds the occurrence-th (1-based) segment named `name`; false if none.
   bool FindSegment(std::string_view name, int occurrence, Segment* out) const;
   // Number of segments named `name`.
@@ -134,13 +136,28 @@ class Message {
   struct SegmentIndex {
     uint32_t first_field;  // Index into fields_.
     uint32_t field_count;
+    uint32_t code;  // SegmentCode() of the name.
     std::string_view raw;
   };
   std::string_view raw_;
   Delimiters delimiters_;
   std::vector<SegmentIndex> segments_;
+  // The fields of all segments, in order. Used as a buffer: ParseInto() grows
+  // it as needed but never shrinks it, so its size() is a capacity and entries
+  // past the last segment's fields are stale.
   std::vector<std::string_view> fields_;
 };
+
+// Inline: the validator walks every segment of every message.
+inline Segment Message::segment(size_t i) const {
+  Segment s;
+  const SegmentIndex& idx = segments_[i];
+  s.fields_ = fields_.data() + idx.first_field;
+  s.count_ = idx.field_count;
+  s.index_ = i;
+  s.raw_ = idx.raw;
+  return s;
+}
 
 // Splits a batch file or stream (FHS/BHS ... BTS/FTS, or several messages back
 // to back) into the texts of its messages, each starting at "MSH". Batch

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/base/attributes.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 
@@ -117,17 +118,23 @@ class Matcher {
  public:
   Matcher(const Message& message, std::vector<Finding>* findings)
       : message_(message), findings_(findings) {
+    // The codes of the non-Z segments, then a sentinel 0 that no node's code
+    // equals (all are codes of three-letter names), so that matching needs no
+    // bounds checks.
+    codes_.resize(message.segment_count() + 1);
+    uint32_t* out = codes_.data();
     for (size_t i = 0; i < message.segment_count(); ++i) {
-      const std::string_view name = message.segment(i).name();
-      if (IsZSegment(name)) continue;
-      indices_.push_back(static_cast<uint32_t>(i));
-      codes_.push_back(SegmentCode(name));
+      if (IsZSegment(message.segment(i).name())) continue;
+      *out++ = message.segment_code(i);
     }
+    *out = 0;
+    size_ = out - codes_.data();
+    code_ = codes_.data();
   }
 
   bool Run(const StructureNode& root) {
     MatchChildren(root);
-    if (pos_ < indices_.size()) {
+    if (pos_ < size_) {
       const std::string_view name = Name(pos_);
       AddFinding(pos_, absl::StrCat("segment ", std::string(name),
                                     " is not expected here in ", root.name,
@@ -138,19 +145,28 @@ class Matcher {
   }
 
  private:
+  // Message index of the segment at position p of the non-Z sequence.
+  size_t MessageIndex(size_t p) const {
+    size_t i = 0;
+    for (;; ++i) {
+      if (IsZSegment(message_.segment(i).name())) continue;
+      if (p-- == 0) return i;
+    }
+  }
+
   std::string_view Name(size_t p) const {
-    return message_.segment(indices_[p]).name();
+    return message_.segment(MessageIndex(p)).name();
   }
 
   // Location of the segment at position p of the non-Z sequence (or of the
   // message's end).
   Location LocationOf(size_t p) const {
     Location loc;
-    if (p >= indices_.size()) {
-      if (indices_.empty()) return loc;
-      p = indices_.size() - 1;
+    if (p >= size_) {
+      if (size_ == 0) return loc;
+      p = size_ - 1;
     }
-    const size_t idx = indices_[p];
+    const size_t idx = MessageIndex(p);
     const std::string_view name = message_.segment(idx).name();
     loc.segment = std::string(name);
     int occ = 0;
@@ -173,21 +189,17 @@ class Matcher {
   void MatchChildren(const StructureNode& group) {
     for (const StructureNode& child : group.children) {
       if (!child.is_group) {
-        if (pos_ < codes_.size() && codes_[pos_] == child.code) {
+        if (code_[pos_] == child.code) {
           ++pos_;
-          while (child.repeating && pos_ < codes_.size() &&
-                 codes_[pos_] == child.code) {
-            ++pos_;
-          }
+          while (child.repeating && code_[pos_] == child.code) ++pos_;
         } else if (child.required) {
           Missing(group, child);
         }
         continue;
       }
-      if (pos_ < codes_.size() && CanStart(child, codes_[pos_])) {
+      if (CanStart(child, code_[pos_])) {
         MatchChildren(child);
-        while (child.repeating && pos_ < codes_.size() &&
-               CanStart(child, codes_[pos_])) {
+        while (child.repeating && CanStart(child, code_[pos_])) {
           MatchChildren(child);
         }
       } else if (child.required) {
@@ -196,8 +208,9 @@ class Matcher {
     }
   }
 
-  void Missing(const StructureNode& group, const StructureNode& child) {
-    std::string where = pos_ < indices_.size()
+  ABSL_ATTRIBUTE_NOINLINE void Missing(const StructureNode& group,
+                                       const StructureNode& child) {
+    std::string where = pos_ < size_
                             ? absl::StrCat(" before ", std::string(Name(pos_)))
                             : std::string(" at the end of the message");
     if (child.is_group) {
@@ -213,11 +226,12 @@ class Matcher {
 
   const Message& message_;
   std::vector<Finding>* findings_;  // Not owned; outlives the Matcher.
-  // Non-Z segments by message position, and their SegmentCode()s. Inline
-  // storage: a typical message needs no allocation here.
-  absl::InlinedVector<uint32_t, 64> indices_;
+  // SegmentCode()s of the non-Z segments, in message order, and the sentinel.
+  // Inline storage: a typical message needs no allocation here.
   absl::InlinedVector<uint32_t, 64> codes_;
-  size_t pos_ = 0;
+  const uint32_t* code_ = nullptr;  // codes_.data().
+  size_t size_ = 0;                 // Non-Z segments.
+  size_t pos_ = 0;                  // Next segment to match; <= size_.
   bool ok_ = true;
 };
 

@@ -1,9 +1,14 @@
 #include "appliance/hl7/validator.h"
 
+#include <algorithm>
 #include <string>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
-#include "absl/types/span.h"
 #include "appliance/hl7/datatypes.h"
 #include "appliance/hl7/escape.h"
 #include "appliance/hl7/structure.h"
@@ -19,19 +24,48 @@ constexpr uint64_t PackCode(std::string_view v) {
   return code;
 }
 
-template <size_t N>
-struct CodeTable {
-  uint64_t codes[N];
+// An HL7 table, laid out so that a lookup is a bit test for the codes of one
+// character (any PackCode() below 256: one character after leading NULs) or
+// of two capital letters, which is what most HL7 tables hold, and a binary
+// search over the PackCode()s of the others.
+constexpr size_t kMaxTableSize = 64;
+struct Table {
+  uint64_t single[4] = {};  // Bit c: the code PackCode() == c is in the table.
+  uint64_t pairs[11] = {};  // Bit PairIndex(): a two-capital-letter code.
+  uint64_t multi[kMaxTableSize] = {};  // Other codes' PackCode()s, ascending.
+  size_t multi_count = 0;
 };
 
-template <size_t N>
-constexpr CodeTable<N> MakeTable(const std::string_view (&values)[N]) {
-  CodeTable<N> t{};
-  for (size_t i = 0; i < N; ++i) t.codes[i] = PackCode(values[i]);
-  return t;
+// 0..675 for the PackCode() of two capital letters; -1 otherwise. (From the
+// code, not the text: leading NULs are ignored, as they are by PackCode().)
+constexpr int PairIndex(uint64_t code) {
+  if (code < 256 || code > 0xffff) return -1;
+  const int first = static_cast<int>(code >> 8);
+  const int second = static_cast<int>(code & 0xff);
+  if (first < 'A' || first > 'Z' || second < 'A' || second > 'Z') return -1;
+  return (first - 'A') * 26 + (second - 'A');
 }
 
-using Table = absl::Span<const uint64_t>;
+template <size_t N>
+constexpr Table MakeTable(const std::string_view (&values)[N]) {
+  static_assert(N <= kMaxTableSize, "raise kMaxTableSize");
+  Table t;
+  for (size_t i = 0; i < N; ++i) {
+    const uint64_t code = PackCode(values[i]);
+    const int pair = PairIndex(code);
+    if (code < 256) {
+      t.single[code >> 6] |= uint64_t{1} << (code & 63);
+    } else if (pair >= 0) {
+      t.pairs[pair >> 6] |= uint64_t{1} << (pair & 63);
+    } else {
+      // Insertion sort (constexpr).
+      size_t j = t.multi_count++;
+      for (; j > 0 && t.multi[j - 1] > code; --j) t.multi[j] = t.multi[j - 1];
+      t.multi[j] = code;
+    }
+  }
+  return t;
+}
 
 // HL7 tables (values as of v2.5.1, with common later additions for 0078).
 constexpr std::string_view kValues0001[] = {"M", "F", "O", "U", "A", "N"};
@@ -59,26 +93,111 @@ constexpr std::string_view kValues0125[] = {
     "ST", "TM", "TN", "TS", "TX", "XAD", "XCN", "XON", "XPN", "XTN"};
 constexpr std::string_view kValues0155[] = {"AL", "NE", "ER", "SU"};
 
-constexpr auto kTable0001 = MakeTable(kValues0001);
-constexpr auto kTable0004 = MakeTable(kValues0004);
-constexpr auto kTable0078 = MakeTable(kValues0078);
-constexpr auto kTable0085 = MakeTable(kValues0085);
-constexpr auto kTable0103 = MakeTable(kValues0103);
-constexpr auto kTable0119 = MakeTable(kValues0119);
-constexpr auto kTable0123 = MakeTable(kValues0123);
-constexpr auto kTable0125 = MakeTable(kValues0125);
-constexpr auto kTable0155 = MakeTable(kValues0155);
+constexpr Table kTable0001 = MakeTable(kValues0001);
+constexpr Table kTable0004 = MakeTable(kValues0004);
+constexpr Table kTable0078 = MakeTable(kValues0078);
+constexpr Table kTable0085 = MakeTable(kValues0085);
+constexpr Table kTable0103 = MakeTable(kValues0103);
+constexpr Table kTable0119 = MakeTable(kValues0119);
+constexpr Table kTable0123 = MakeTable(kValues0123);
+constexpr Table kTable0125 = MakeTable(kValues0125);
+constexpr Table kTable0155 = MakeTable(kValues0155);
 
-bool InTable(std::string_view v, Table table) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool InTable(std::string_view v,
+                                                 const Table& table) {
   const uint64_t code = PackCode(v);
   if (code == 0) return false;
-  for (uint64_t t : table) {
-    if (t == code) return true;
-  }
-  return false;
+  if (code < 256) return (table.single[code >> 6] >> (code & 63)) & 1;
+  const int pair = PairIndex(code);
+  if (pair >= 0) return (table.pairs[pair >> 6] >> (pair & 63)) & 1;
+  return std::binary_search(table.multi, table.multi + table.multi_count, code);
 }
 
-// Collects findings about one segment occurrence.
+#ifdef __SSE2__
+// FindDelimiter() for n >= 8 bytes at p, a and b not '\0': 16 (or 8) bytes at
+// a time, the last block overlapping the one before so that nothing outside
+// the value is read.
+size_t FindDelimiterSse2(const char* p, size_t n, char a, char b) {
+  const __m128i va = _mm_set1_epi8(a);
+  const __m128i vb = _mm_set1_epi8(b);
+  auto matches = [&](__m128i chunk) {
+    return static_cast<uint32_t>(_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(chunk, va), _mm_cmpeq_epi8(chunk, vb))));
+  };
+  auto load16 = [](const char* at) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+  };
+  auto load8 = [](const char* at) {  // Upper half zero: a, b != '\0'.
+    return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(at));
+  };
+  if (n < 16) {
+    if (uint32_t m = matches(load8(p))) return __builtin_ctz(m);
+    if (uint32_t m = matches(load8(p + n - 8))) return n - 8 + __builtin_ctz(m);
+    return std::string_view::npos;
+  }
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    if (uint32_t m = matches(load16(p + i))) return i + __builtin_ctz(m);
+  }
+  if (i < n) {
+    // Bytes before i hold no match, so the first bit here is the first hit.
+    if (uint32_t m = matches(load16(p + n - 16))) {
+      return n - 16 + __builtin_ctz(m);
+    }
+  }
+  return std::string_view::npos;
+}
+#endif
+
+// The position of the first byte of `v` equal to `a` or `b`, or npos. A
+// delimiter '\0' (one the message does not declare) matches nothing.
+//
+// Inline: the values the validator splits are short (often a single
+// character), and a call to memchr would cost more than the search.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline size_t FindDelimiter(std::string_view v,
+                                                         char a, char b) {
+  if (a == '\0') a = b;
+  if (b == '\0') b = a;
+  if (a == '\0') return std::string_view::npos;
+#ifdef __SSE2__
+  if (v.size() >= 8) return FindDelimiterSse2(v.data(), v.size(), a, b);
+#endif
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == a || v[i] == b) return i;
+  }
+  return std::string_view::npos;
+}
+
+// Piece(v, sep, 1): the text before the first `sep` (all of `v` when there is
+// none or the message declares no such delimiter, sep == '\0').
+inline std::string_view FirstPiece(std::string_view v, char sep) {
+  return v.substr(0, FindDelimiter(v, sep, sep));
+}
+
+// Piece(v, sep, 1).empty() && Piece(v, sep, 2).empty(): a coded value with
+// neither identifier nor text.
+inline bool FirstTwoPiecesEmpty(std::string_view v, char sep) {
+  if (v.empty()) return true;
+  if (sep == '\0') return false;  // One piece, the non-empty value.
+  return v[0] == sep && (v.size() == 1 || v[1] == sep);
+}
+
+// ForEachPiece() (delimiters.h) with the inline search above.
+template <typename Fn>
+void ForEachShortPiece(std::string_view value, char sep, Fn fn) {
+  if (value.empty()) return;
+  int n = 1;
+  while (true) {
+    const size_t at = FindDelimiter(value, sep, sep);
+    fn(value.substr(0, at), n);
+    if (at == std::string_view::npos) return;
+    value.remove_prefix(at + 1);
+    ++n;
+  }
+}
+
+// Collects findings about one segment occurrence. Everything a finding needs
+// (its Location, its text) is built only when there is a finding.
 class SegmentChecker {
  public:
   SegmentChecker(const Message& m, const Segment& seg, int occurrence,
@@ -91,8 +210,10 @@ class SegmentChecker {
 
   std::string_view Field(int n) const { return seg_.field(n); }
 
-  void Add(ErrorCode code, Severity severity, int field, int rep, int comp,
-           std::string text) {
+  // Findings are rare: building them stays out of line, so that the checks
+  // below are small enough to inline.
+  ABSL_ATTRIBUTE_NOINLINE void Add(ErrorCode code, Severity severity, int field,
+                                   int rep, int comp, std::string text) {
     Location loc;
     loc.segment = std::string(seg_.name());
     loc.occurrence = occurrence_;
@@ -111,36 +232,25 @@ class SegmentChecker {
                 Severity severity = Severity::kError) {
     const std::string_view v = Field(field);
     if (!v.empty() && !IsNull(v)) return true;
-    Add(ErrorCode::kRequiredFieldMissing, severity, field, 0, 0,
-        absl::StrCat("required field missing: ", Name(field, what)));
+    AddMissing(field, what, severity);
     return false;
   }
 
   // Every repetition's first component in `table` (empty values allowed).
   void TableValue(int field, const char* what, const char* table_id,
-                  Table table, Severity severity = Severity::kError) {
-    ForEachRepetition(field, [&](std::string_view rep, int r) {
-      const std::string_view code = Piece(rep, d_.component, 1);
+                  const Table& table, Severity severity = Severity::kError) {
+    ForEachFirstComponent(field, [&](std::string_view code, int r) {
       if (code.empty() || IsNull(code) || InTable(code, table)) return;
-      Add(ErrorCode::kTableValue, severity, field, r, 0,
-          absl::StrCat(Name(field, what), " is not a value of HL7 table ",
-                       table_id));
+      AddNotInTable(field, r, what, table_id, severity);
     });
   }
 
   // TS/DTM in the first component of every repetition.
   void DateTimeField(int field, const char* what,
                      Severity severity = Severity::kError) {
-    ForEachRepetition(field, [&](std::string_view rep, int r) {
-      const std::string_view ts = Piece(rep, d_.component, 1);
-      if (ts.empty() || IsNull(ts)) return;
-      absl::StatusOr<DateTime> dt = ParseDateTime(ts);
-      if (!dt.ok()) {
-        Add(ErrorCode::kDataType, severity, field, r, 1,
-            absl::StrCat(Name(field, what),
-                         " is not a valid date/time (YYYY[MM[DD[HH[MM[SS]]]]]"
-                         "[+/-ZZZZ])"));
-      }
+    ForEachFirstComponent(field, [&](std::string_view ts, int r) {
+      if (ts.empty() || IsNull(ts) || IsValidDateTime(ts)) return;
+      AddBadDateTime(field, r, what, severity);
     });
   }
 
@@ -149,18 +259,58 @@ class SegmentChecker {
                   Severity severity = Severity::kError) {
     ForEachRepetition(field, [&](std::string_view rep, int r) {
       if (rep.empty() || IsNull(rep)) return;
-      if (Piece(rep, d_.component, 1).empty() &&
-          Piece(rep, d_.component, 2).empty()) {
-        Add(ErrorCode::kDataType, severity, field, r, 1,
-            absl::StrCat(Name(field, what),
-                         " is a coded element without identifier or text"));
+      if (FirstTwoPiecesEmpty(rep, d_.component)) {
+        AddBadCoded(field, r, what, severity);
       }
     });
   }
 
+  ABSL_ATTRIBUTE_NOINLINE void AddMissing(int field, const char* what,
+                                          Severity severity) {
+    Add(ErrorCode::kRequiredFieldMissing, severity, field, 0, 0,
+        absl::StrCat("required field missing: ", Name(field, what)));
+  }
+  ABSL_ATTRIBUTE_NOINLINE void AddNotInTable(int field, int r, const char* what,
+                                             const char* table_id,
+                                             Severity severity) {
+    Add(ErrorCode::kTableValue, severity, field, r, 0,
+        absl::StrCat(Name(field, what), " is not a value of HL7 table ",
+                     table_id));
+  }
+  ABSL_ATTRIBUTE_NOINLINE void AddBadDateTime(int field, int r,
+                                              const char* what,
+                                              Severity severity) {
+    Add(ErrorCode::kDataType, severity, field, r, 1,
+        absl::StrCat(Name(field, what),
+                     " is not a valid date/time (YYYY[MM[DD[HH[MM[SS]]]]]"
+                     "[+/-ZZZZ])"));
+  }
+  ABSL_ATTRIBUTE_NOINLINE void AddBadCoded(int field, int r, const char* what,
+                                           Severity severity) {
+    Add(ErrorCode::kDataType, severity, field, r, 1,
+        absl::StrCat(Name(field, what),
+                     " is a coded element without identifier or text"));
+  }
+
   template <typename Fn>
   void ForEachRepetition(int field, Fn fn) const {
-    ForEachPiece(Field(field), d_.repetition, fn);
+    ForEachShortPiece(Field(field), d_.repetition, fn);
+  }
+
+  // Calls fn(first component, r) for every repetition r of the field.
+  template <typename Fn>
+  void ForEachFirstComponent(int field, Fn fn) const {
+    const std::string_view v = Field(field);
+    if (v.empty()) return;
+    // Usually one scan finds neither separator: one repetition, one component.
+    if (FindDelimiter(v, d_.repetition, d_.component) ==
+        std::string_view::npos) {
+      fn(v, 1);
+      return;
+    }
+    ForEachShortPiece(v, d_.repetition, [&](std::string_view rep, int r) {
+      fn(FirstPiece(rep, d_.component), r);
+    });
   }
 
   const Message& m_;
@@ -175,13 +325,12 @@ void CheckMsh(SegmentChecker& c, const Message& m) {
   c.Required(9, "message type");
   c.Required(10, "message control id");
   if (c.Required(11, "processing id")) {
-    c.TableValue(11, "processing id", "0103", kTable0103.codes,
-                 Severity::kWarning);
+    c.TableValue(11, "processing id", "0103", kTable0103, Severity::kWarning);
   }
   c.Required(12, "version id");
-  c.TableValue(15, "accept acknowledgment type", "0155", kTable0155.codes,
+  c.TableValue(15, "accept acknowledgment type", "0155", kTable0155,
                Severity::kWarning);
-  c.TableValue(16, "application acknowledgment type", "0155", kTable0155.codes,
+  c.TableValue(16, "application acknowledgment type", "0155", kTable0155,
                Severity::kWarning);
   if (CharsetOf(m.charset()) == Charset::kUnsupported) {
     c.Add(
@@ -196,30 +345,29 @@ void CheckMsh(SegmentChecker& c, const Message& m) {
 
 void CheckPid(SegmentChecker& c) {
   if (c.Required(3, "patient identifier list")) {
-    c.ForEachRepetition(3, [&](std::string_view rep, int r) {
-      if (Piece(rep, c.d_.component, 1).empty()) {
+    c.ForEachFirstComponent(3, [&](std::string_view id, int r) {
+      if (id.empty()) {
         c.Add(ErrorCode::kDataType, Severity::kError, 3, r, 1,
               "patient identifier (PID-3) repetition has no ID number (CX.1)");
       }
     });
   }
   if (c.Required(5, "patient name")) {
-    const std::string_view first = Piece(c.Field(5), c.d_.repetition, 1);
-    const std::string_view family = Piece(first, c.d_.component, 1);
-    if (Piece(family, c.d_.subcomponent, 1).empty() &&
+    const std::string_view first = FirstPiece(c.Field(5), c.d_.repetition);
+    const std::string_view family = FirstPiece(first, c.d_.component);
+    if (FirstPiece(family, c.d_.subcomponent).empty() &&
         Piece(first, c.d_.component, 2).empty()) {
       c.Add(ErrorCode::kDataType, Severity::kWarning, 5, 1, 1,
             "patient name (PID-5) has neither family nor given name");
     }
   }
   c.DateTimeField(7, "date/time of birth");
-  c.TableValue(8, "administrative sex", "0001", kTable0001.codes);
+  c.TableValue(8, "administrative sex", "0001", kTable0001);
 }
 
 void CheckPv1(SegmentChecker& c) {
   if (c.Required(2, "patient class", Severity::kWarning)) {
-    c.TableValue(2, "patient class", "0004", kTable0004.codes,
-                 Severity::kWarning);
+    c.TableValue(2, "patient class", "0004", kTable0004, Severity::kWarning);
   }
   c.DateTimeField(44, "admit date/time", Severity::kWarning);
   c.DateTimeField(45, "discharge date/time", Severity::kWarning);
@@ -232,7 +380,7 @@ void CheckEvn(SegmentChecker& c) {
 
 void CheckOrc(SegmentChecker& c) {
   if (c.Required(1, "order control")) {
-    c.TableValue(1, "order control", "0119", kTable0119.codes);
+    c.TableValue(1, "order control", "0119", kTable0119);
   }
 }
 
@@ -249,7 +397,7 @@ void CheckObr(SegmentChecker& c) {
   c.DateTimeField(8, "observation end date/time");
   c.DateTimeField(14, "specimen received date/time");
   c.DateTimeField(22, "results report/status change date/time");
-  c.TableValue(25, "result status", "0123", kTable0123.codes);
+  c.TableValue(25, "result status", "0123", kTable0123);
 }
 
 void CheckObx(SegmentChecker& c, const Delimiters& d) {
@@ -263,7 +411,7 @@ void CheckObx(SegmentChecker& c, const Delimiters& d) {
             "required field missing: value type (OBX-2) for a non-empty "
             "observation value");
     }
-  } else if (!InTable(type, kTable0125.codes)) {
+  } else if (!InTable(type, kTable0125)) {
     c.Add(ErrorCode::kTableValue, Severity::kError, 2, 0, 0,
           "value type (OBX-2) is not a value of HL7 table 0125");
   } else {
@@ -283,18 +431,17 @@ void CheckObx(SegmentChecker& c, const Delimiters& d) {
           problem = "is not a structured numeric (SN)";
         }
       } else if (type == "DT") {
-        if (!ParseDate(Piece(rep, d.component, 1)).ok()) {
+        if (!IsValidDate(FirstPiece(rep, d.component))) {
           problem = "is not a date (DT)";
         }
       } else if (type == "DTM" || type == "TS") {
-        if (!ParseDateTime(Piece(rep, d.component, 1)).ok()) {
+        if (!IsValidDateTime(FirstPiece(rep, d.component))) {
           problem = "is not a date/time (DTM)";
         }
       } else if (type == "TM") {
-        if (!ParseTime(rep).ok()) problem = "is not a time (TM)";
+        if (!IsValidTime(rep)) problem = "is not a time (TM)";
       } else if (type == "CE" || type == "CWE" || type == "CNE") {
-        if (Piece(rep, d.component, 1).empty() &&
-            Piece(rep, d.component, 2).empty()) {
+        if (FirstTwoPiecesEmpty(rep, d.component)) {
           problem = "is a coded element without identifier or text";
         }
       }
@@ -304,9 +451,9 @@ void CheckObx(SegmentChecker& c, const Delimiters& d) {
       }
     });
   }
-  c.TableValue(8, "abnormal flags", "0078", kTable0078.codes);
+  c.TableValue(8, "abnormal flags", "0078", kTable0078);
   if (c.Required(11, "observation result status")) {
-    c.TableValue(11, "observation result status", "0085", kTable0085.codes);
+    c.TableValue(11, "observation result status", "0085", kTable0085);
   }
   c.DateTimeField(14, "date/time of the observation");
 }
@@ -322,7 +469,7 @@ void CheckFields(const Message& m, std::vector<Finding>* out) {
   const Delimiters& d = m.delimiters();
   for (size_t i = 0; i < m.segment_count(); ++i) {
     const Segment seg = m.segment(i);
-    switch (SegmentCode(seg.name())) {
+    switch (m.segment_code(i)) {
       case SegmentCode("OBX"): {
         SegmentChecker c(m, seg, ++obx, out);
         CheckObx(c, d);

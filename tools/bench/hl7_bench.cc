@@ -84,6 +84,23 @@ void BM_ParseOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseOnly);
 
+// Structure and field validation of an already parsed message.
+void BM_ValidateOnly(benchmark::State& state) {
+  const std::string msg = TypicalOru();
+  Message m;
+  if (!m.ParseInto(msg).ok()) {
+    state.SkipWithError("parse failed");
+    return;
+  }
+  ValidationResult result;
+  for (auto _ : state) {
+    ValidateInto(m, &result);
+    benchmark::DoNotOptimize(result.findings.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ValidateOnly);
+
 void BM_Unescape(benchmark::State& state) {
   const std::string text =
       "Line one\\.br\\Line two with \\F\\ pipe, \\S\\ caret and \\X4F4B\\ hex";
