@@ -3,10 +3,11 @@
 //   hl7d [--config=FILE] [--data_dir=DIR] [--mllp_port=N] [--bind=ADDR] ...
 //   hl7d inspect --data_dir=DIR [--limit=N]
 //
-// Starts the durable store, the intake and the MLLP server with embedded
-// defaults (loopback only) overridden by the config file and flags; logs the
-// ports it bound; on SIGTERM or SIGINT drains (stops accepting, answers the
-// messages in flight, commits) and exits 0.
+// Starts the durable store, the mapping worker, the intake and the MLLP
+// server with embedded defaults (loopback only) overridden by the config file
+// and flags; logs the ports it bound; on SIGTERM or SIGINT drains (stops
+// accepting, answers the messages in flight, stops the mapping worker,
+// commits) and exits 0.
 #include <glog/logging.h>
 #include <signal.h>
 #include <unistd.h>
@@ -21,10 +22,13 @@
 #include "absl/time/time.h"
 #include "appliance/base/clock.h"
 #include "appliance/config/config.h"
+#include "appliance/fhir/datetime.h"
+#include "appliance/fhir/terminology.h"
 #include "appliance/intake/intake.h"
 #include "appliance/intake/message_store.h"
 #include "appliance/mllp/handler.h"
 #include "appliance/mllp/server.h"
+#include "appliance/pipeline/mapping_worker.h"
 
 namespace appliance {
 namespace {
@@ -50,6 +54,7 @@ const char kUsage[] =
     "  --tls_cert_file, --tls_key_file, --tls_ca_file, --tls_require_client_cert\n"
     "  --max_frame_bytes=N      default 1048576\n"
     "  --drain_timeout_s=N      default 10\n"
+    "  --site_time_zone=ZONE    zone of times sent without offset (UTC)\n"
     "  --ready_file=FILE        write \"mllp_port=N\" here once listening\n";
 
 // Adapts the MLLP server's callbacks to the intake (which knows no sockets).
@@ -158,6 +163,14 @@ int Run(config::FlagMap flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  absl::StatusOr<absl::TimeZone> site_zone =
+      fhir::LoadSiteTimeZone(cfg->site_time_zone());
+  if (!site_zone.ok()) {
+    std::cerr << "hl7d: site_time_zone: " << site_zone.status().message()
+              << "\n";
+    return kExitConfig;
+  }
+
   const Clock* clock = RealClock::Get();
   intake::MessageStoreOptions store_options;
   store_options.data_dir = cfg->store().data_dir();
@@ -172,6 +185,15 @@ int Run(config::FlagMap flags) {
               << "\n";
     return kExitStartup;
   }
+
+  // Mapping stage: built-in terminology only until terminology loading lands.
+  pipeline::MappingWorkerOptions mapping_options;
+  mapping_options.mapper.site_time_zone = *site_zone;
+  mapping_options.parse.accept_lf = cfg->mllp().accept_lf();
+  pipeline::MappingWorker mapper(store->get(), clock,
+                                 std::make_shared<const fhir::Terminology>(),
+                                 mapping_options);
+  mapper.Start();
 
   intake::IntakeOptions intake_options;
   intake_options.parse.accept_lf = cfg->mllp().accept_lf();
@@ -204,6 +226,7 @@ int Run(config::FlagMap flags) {
   if (!server.ok()) {
     std::cerr << "hl7d: cannot start the MLLP server: "
               << server.status().message() << "\n";
+    mapper.Stop();
     (*store)->Stop();
     return kExitStartup;
   }
@@ -224,6 +247,7 @@ int Run(config::FlagMap flags) {
   LOG(INFO) << "hl7d: signal " << sig << ", draining (up to "
             << cfg->drain_timeout_s() << " s)";
   (*server)->Shutdown(absl::Seconds(cfg->drain_timeout_s()));
+  mapper.Stop();  // Before the store: its last jobs must still commit.
   (*store)->Stop();
   const mllp::ServerStats st = (*server)->stats();
   LOG(INFO) << "hl7d stopped: " << st.frames_received << " frames, "
@@ -231,7 +255,9 @@ int Run(config::FlagMap flags) {
             << intake.stats().errors.load() << " AE, "
             << intake.stats().rejected.load() << " AR, "
             << intake.stats().duplicates.load() << " duplicates, "
-            << intake.stats().store_failures.load() << " not stored";
+            << intake.stats().store_failures.load() << " not stored, "
+            << mapper.stats().mapped.load() << " mapped, "
+            << mapper.stats().held.load() << " held";
   return 0;
 }
 

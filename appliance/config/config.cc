@@ -102,6 +102,7 @@ ApplianceConfig DefaultConfig() {
   c.set_grpc_port(50051);
   c.set_http_port(8080);
   c.set_drain_timeout_s(10);
+  c.set_site_time_zone("UTC");
   return c;
 }
 
@@ -162,6 +163,8 @@ absl::StatusOr<ApplianceConfig> LoadConfig(const FlagMap& flags) {
        uint_flag(1ull << 30, [&](uint64_t v) { mllp->set_max_frame_bytes(v); })},
       {"drain_timeout_s",
        uint_flag(3600, [&](uint64_t v) { c.set_drain_timeout_s(v); })},
+      {"site_time_zone",
+       str_flag([&](const std::string& v) { c.set_site_time_zone(v); })},
       {"max_batch", uint_flag(100000, [&](uint64_t v) { store->set_max_batch(v); })},
       {"max_map_mib",
        uint_flag(1ull << 24, [&](uint64_t v) { store->set_max_map_mib(v); })},

@@ -14,11 +14,9 @@
 namespace appliance::intake {
 namespace {
 
-constexpr const char* kDbNames[] = {"meta",     "keys",    "messages",
-                                    "payloads", "dedupe",  "pipeline",
-                                    "audit",    "counters"};
-
-std::string PayloadAad(uint64_t seq) { return absl::StrCat("payload/", seq); }
+constexpr const char* kDbNames[] = {"meta",     "keys",     "messages",
+                                    "payloads", "dedupe",   "pipeline",
+                                    "audit",    "counters", "bundles"};
 
 const char* AckText(pb::AckCode code) {
   switch (code) {
@@ -40,6 +38,28 @@ std::string Serialize(const google::protobuf::Message& m) {
 }
 
 }  // namespace
+
+std::string PayloadAad(uint64_t seq) { return absl::StrCat("payload/", seq); }
+std::string BundleAad(uint64_t seq) { return absl::StrCat("bundle/", seq); }
+
+class MessageStore::TxnAuditAppender final : public AuditAppender {
+ public:
+  // `store`, `txn` and `heads` must outlive the appender.
+  TxnAuditAppender(MessageStore* store, store::WriteTxn* txn, Heads* heads)
+      : store_(store), txn_(txn), heads_(heads) {}
+
+  absl::Status Append(pb::AuditRecord record) override {
+    appended_ = true;
+    return store_->AppendAudit(*txn_, *heads_, std::move(record));
+  }
+  bool appended() const { return appended_; }
+
+ private:
+  MessageStore* const store_;
+  store::WriteTxn* const txn_;
+  Heads* const heads_;
+  bool appended_ = false;
+};
 
 std::string DedupeKey(std::string_view msh3, std::string_view msh4,
                       std::string_view msh10) {
@@ -223,6 +243,53 @@ void MessageStore::Submit(IntakeRequest request, IntakeCallback done) {
   done(absl::UnavailableError("message store is stopping"));
 }
 
+void MessageStore::SubmitJob(WriteJob job, WriteJobCallback done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      jobs_.push_back(PendingJob{std::move(job), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(absl::UnavailableError("message store is stopping"));
+}
+
+absl::Status MessageStore::RunJobs(std::vector<PendingJob>& jobs, size_t begin,
+                                   size_t end,
+                                   std::vector<absl::Status>& statuses) {
+  Heads heads;
+  absl::Status status = store::RunInWriteTxn(*env_, [&](store::WriteTxn& txn) {
+    heads = heads_;  // A retried body starts from the committed heads.
+    TxnAuditAppender audit(this, &txn, &heads);
+    for (size_t i = begin; i < end; ++i) {
+      absl::Status s = jobs[i].job(txn, audit);
+      if (!s.ok()) return s;
+    }
+    if (!audit.appended()) return absl::OkStatus();
+    return WriteCheckpoint(txn, heads);
+  });
+  if (status.ok()) heads_ = heads;
+  for (size_t i = begin; i < end; ++i) statuses[i] = status;
+  return status;
+}
+
+void MessageStore::CommitJobs(std::vector<PendingJob>& jobs) {
+  std::vector<absl::Status> statuses(jobs.size());
+  absl::Status group = RunJobs(jobs, 0, jobs.size(), statuses);
+  if (!group.ok() && jobs.size() > 1) {
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      RunJobs(jobs, i, i + 1, statuses).IgnoreError();
+    }
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!statuses[i].ok()) {
+      VLOG(1) << "write job failed: " << statuses[i];
+    }
+    jobs[i].done(statuses[i]);
+  }
+}
+
 absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
                                       std::vector<Pending>& batch, Heads& heads,
                                       std::vector<IntakeResult>& results) {
@@ -354,38 +421,51 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
 
 void MessageStore::WriterLoop() {
   std::vector<Pending> batch;
+  std::vector<PendingJob> jobs;
   std::vector<IntakeResult> results;
   while (true) {
     batch.clear();
+    jobs.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // Stopping and drained.
+      cv_.wait(lock,
+               [&] { return stopping_ || !queue_.empty() || !jobs_.empty(); });
+      if (queue_.empty() && jobs_.empty()) break;  // Stopping and drained.
       while (!queue_.empty() && batch.size() < options_.max_batch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-    }
-    Heads heads;
-    const absl::Status status =
-        store::RunInWriteTxn(*env_, [&](store::WriteTxn& txn) {
-          heads = heads_;  // A retried body starts from the committed heads.
-          results.clear();
-          return ApplyBatch(txn, batch, heads, results);
-        });
-    if (status.ok()) {
-      heads_ = heads;
-      commits_++;
-      if (!healthy_.exchange(true)) LOG(INFO) << "message store commits again";
-      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
-    } else {
-      commit_failures_++;
-      if (healthy_.exchange(false)) {
-        LOG(ERROR) << "message store commit failed (" << batch.size()
-                   << " messages not stored): " << status;
+      while (!jobs_.empty() && jobs.size() < options_.max_batch) {
+        jobs.push_back(std::move(jobs_.front()));
+        jobs_.pop_front();
       }
-      for (Pending& p : batch) p.done(status);
     }
+    if (!batch.empty()) CommitIntakeBatch(batch, results);
+    if (!jobs.empty()) CommitJobs(jobs);
+  }
+}
+
+void MessageStore::CommitIntakeBatch(std::vector<Pending>& batch,
+                                     std::vector<IntakeResult>& results) {
+  Heads heads;
+  const absl::Status status =
+      store::RunInWriteTxn(*env_, [&](store::WriteTxn& txn) {
+        heads = heads_;  // A retried body starts from the committed heads.
+        results.clear();
+        return ApplyBatch(txn, batch, heads, results);
+      });
+  if (status.ok()) {
+    heads_ = heads;
+    commits_++;
+    if (!healthy_.exchange(true)) LOG(INFO) << "message store commits again";
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
+  } else {
+    commit_failures_++;
+    if (healthy_.exchange(false)) {
+      LOG(ERROR) << "message store commit failed (" << batch.size()
+                 << " messages not stored): " << status;
+    }
+    for (Pending& p : batch) p.done(status);
   }
 }
 
@@ -507,6 +587,56 @@ absl::StatusOr<std::vector<pb::AuditRecord>> MessageStore::ReadAudit(
   }
   if (!kv.ok() && !absl::IsNotFound(kv.status())) return kv.status();
   return out;
+}
+
+absl::StatusOr<std::vector<pb::PipelineEntry>> MessageStore::ListPipeline(
+    uint64_t after_seq, size_t limit) const {
+  std::vector<pb::PipelineEntry> out;
+  ASSIGN_OR_RETURN(store::Dbi pipeline, Db("pipeline"));
+  ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(pipeline));
+  absl::StatusOr<store::KeyValue> kv =
+      c.Seek(store::EncodeU64BE(after_seq + 1));
+  for (; kv.ok() && out.size() < limit; kv = c.Next()) {
+    pb::PipelineEntry e;
+    if (!e.ParseFromArray(kv->value.data(),
+                          static_cast<int>(kv->value.size()))) {
+      return absl::DataLossError("pipeline entry does not parse");
+    }
+    out.push_back(std::move(e));
+  }
+  if (!kv.ok() && !absl::IsNotFound(kv.status())) return kv.status();
+  return out;
+}
+
+absl::StatusOr<pb::PipelineEntry> MessageStore::GetPipelineEntry(
+    uint64_t seq) const {
+  ASSIGN_OR_RETURN(store::Dbi pipeline, Db("pipeline"));
+  ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ASSIGN_OR_RETURN(std::string_view v,
+                   txn.Get(pipeline, store::EncodeU64BE(seq)));
+  pb::PipelineEntry e;
+  if (!e.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+    return absl::DataLossError(
+        absl::StrCat("pipeline entry ", seq, " does not parse"));
+  }
+  return e;
+}
+
+absl::StatusOr<std::string> MessageStore::ReadBundle(uint64_t seq) const {
+  if (keys_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "bundles cannot be decrypted: store opened without its key file");
+  }
+  ASSIGN_OR_RETURN(store::Dbi bundles, Db("bundles"));
+  std::string sealed;
+  {
+    ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+    ASSIGN_OR_RETURN(std::string_view v,
+                     txn.Get(bundles, store::EncodeU64BE(seq)));
+    sealed.assign(v.data(), v.size());
+  }
+  return keys_->Open(sealed, BundleAad(seq));
 }
 
 }  // namespace appliance::intake

@@ -23,6 +23,12 @@
 //   audit     audit seq -> AuditRecord (hash-chained; meta holds the
 //             HMAC-authenticated checkpoint of the head, see audit/chain.h)
 //   counters  text key ("received/ORU^R01", "ack/AA", ...) -> u64
+//   bundles   seq -> DataKeyRing::Seal(Bundle JSON, "bundle/<seq>"), written
+//             by the mapping stage (see pipeline/mapping_worker.h)
+//
+// Besides intake requests, the writer thread runs generic write jobs
+// (SubmitJob): later pipeline stages change records through them, so the
+// store keeps exactly one LMDB writer.
 #ifndef APPLIANCE_INTAKE_MESSAGE_STORE_H_
 #define APPLIANCE_INTAKE_MESSAGE_STORE_H_
 
@@ -80,6 +86,27 @@ struct IntakeResult {
 
 using IntakeCallback = std::function<void(absl::StatusOr<IntakeResult>)>;
 
+// Appends records to the audit chain inside a write job's transaction. The
+// store sets seq, prev_hash and hash, and rewrites the checkpoint at the end
+// of a transaction that appended. Valid only during the job call.
+class AuditAppender {
+ public:
+  virtual ~AuditAppender() = default;
+  virtual absl::Status Append(pb::AuditRecord record) = 0;
+};
+
+// A write job: changes made through `txn` and `audit` commit together. It may
+// run more than once (a transaction retried after the map grew, or a group
+// re-run one job at a time after one failed), so it must have no effects
+// outside `txn` and `audit`. An error aborts only this job's changes.
+using WriteJob = std::function<absl::Status(store::WriteTxn&, AuditAppender&)>;
+// Runs on the writer thread after the job's commit (OK) or with its error.
+using WriteJobCallback = std::function<void(absl::Status)>;
+
+// Associated data of a sealed payload / Bundle of message `seq`.
+std::string PayloadAad(uint64_t seq);
+std::string BundleAad(uint64_t seq);
+
 // Counts for `hl7d inspect` and the dashboard.
 struct StoreSummary {
   uint64_t messages = 0;
@@ -107,6 +134,13 @@ class MessageStore {
   // `done` runs at once with UNAVAILABLE.
   void Submit(IntakeRequest request, IntakeCallback done);
 
+  // Queues a write job for the writer thread. Jobs queued together commit in
+  // one transaction (group commit) unless one fails; then each runs again in
+  // its own transaction, so a failing job does not fail the others. Intake
+  // requests and jobs never share a transaction. After Stop(), `done` runs at
+  // once with UNAVAILABLE.
+  void SubmitJob(WriteJob job, WriteJobCallback done);
+
   // Commits everything queued, writes an "appliance stopped" audit record and
   // joins the writer. Idempotent.
   void Stop();
@@ -125,6 +159,17 @@ class MessageStore {
   absl::StatusOr<std::string> ReadPayload(uint64_t seq) const;
   absl::StatusOr<std::vector<pb::AuditRecord>> ReadAudit(uint64_t after_seq,
                                                          size_t limit) const;
+  // Pipeline entries with seq > `after_seq`, in order, at most `limit`.
+  absl::StatusOr<std::vector<pb::PipelineEntry>> ListPipeline(
+      uint64_t after_seq, size_t limit) const;
+  absl::StatusOr<pb::PipelineEntry> GetPipelineEntry(uint64_t seq) const;
+  // Decrypted Bundle JSON of a mapped message: PHI. NOT_FOUND when none.
+  absl::StatusOr<std::string> ReadBundle(uint64_t seq) const;
+
+  // The data keys, for jobs that seal records; null when read-only.
+  const crypto::DataKeyRing* keys() const { return keys_.get(); }
+  // A sub-database by name (one of the list above).
+  absl::StatusOr<store::Dbi> Db(const char* name) const;
 
   store::Env& env() { return *env_; }
 
@@ -133,6 +178,11 @@ class MessageStore {
     IntakeRequest request;
     IntakeCallback done;
   };
+  struct PendingJob {
+    WriteJob job;
+    WriteJobCallback done;
+  };
+  class TxnAuditAppender;
   // Sequence counters and the audit chain head, as of the last commit.
   struct Heads {
     uint64_t next_message_seq = 1;
@@ -153,7 +203,12 @@ class MessageStore {
   absl::Status WriteCheckpoint(store::WriteTxn& txn, const Heads& heads);
   absl::Status WriteStandaloneAudit(pb::AuditEventType type,
                                     const std::string& detail);
-  absl::StatusOr<store::Dbi> Db(const char* name) const;
+  void CommitIntakeBatch(std::vector<Pending>& batch,
+                         std::vector<IntakeResult>& results);
+  // Runs `jobs` in one transaction; on failure, each in its own.
+  void CommitJobs(std::vector<PendingJob>& jobs);
+  absl::Status RunJobs(std::vector<PendingJob>& jobs, size_t begin, size_t end,
+                       std::vector<absl::Status>& statuses);
 
   const MessageStoreOptions options_;
   const Clock* const clock_;  // Not owned.
@@ -164,8 +219,9 @@ class MessageStore {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;  // Guarded by mu_.
-  bool stopping_ = false;      // Guarded by mu_.
+  std::deque<Pending> queue_;    // Guarded by mu_.
+  std::deque<PendingJob> jobs_;  // Guarded by mu_.
+  bool stopping_ = false;        // Guarded by mu_.
   std::thread writer_;
   std::atomic<bool> healthy_{true};
   std::atomic<uint64_t> commits_{0};
