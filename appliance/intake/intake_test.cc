@@ -7,27 +7,11 @@
 #include <future>
 #include <sstream>
 
+#include "appliance/base/test_util.h"
 #include "gtest/gtest.h"
 
 namespace appliance::intake {
 namespace {
-
-std::string TempDir(const std::string& name) {
-  static int counter = 0;
-  const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/" + name +
-                          std::to_string(++counter);
-  mkdir(dir.c_str(), 0700);
-  return dir;
-}
-
-std::string Corpus(const std::string& name) {
-  std::ifstream in(std::string(getenv("TEST_SRCDIR")) + "/" +
-                       getenv("TEST_WORKSPACE") + "/tests/data/hl7/" + name,
-                   std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Answer {
   std::string ack;
@@ -39,7 +23,7 @@ class IntakeTest : public ::testing::Test {
   void SetUp() override { Open(MessageStoreOptions()); }
 
   void Open(MessageStoreOptions o) {
-    const std::string dir = TempDir("intake");
+    const std::string dir = test_util::NewTempDir("intake");
     o.data_dir = dir + "/data";
     o.key_file = dir + "/hl7d.key";
     auto s = MessageStore::Open(o, &clock_);
@@ -69,10 +53,12 @@ class IntakeTest : public ::testing::Test {
 };
 
 TEST_F(IntakeTest, AcksFollowValidationAndEverythingIsStored) {
-  EXPECT_EQ(Msa1(Send(Corpus("adt_a01_v25.hl7")).ack), "AA");
-  EXPECT_EQ(Msa1(Send(Corpus("oru_r01_bad_numeric.hl7")).ack), "AE");
-  EXPECT_EQ(Msa1(Send(Corpus("unsupported_type_mdm.hl7")).ack), "AR");
-  Answer garbage = Send(Corpus("not_hl7.hl7"));
+  EXPECT_EQ(Msa1(Send(test_util::ReadHl7Corpus("adt_a01_v25.hl7")).ack), "AA");
+  EXPECT_EQ(Msa1(Send(test_util::ReadHl7Corpus("oru_r01_bad_numeric.hl7")).ack),
+            "AE");
+  EXPECT_EQ(Msa1(Send(test_util::ReadHl7Corpus("unsupported_type_mdm.hl7")).ack),
+            "AR");
+  Answer garbage = Send(test_util::ReadHl7Corpus("not_hl7.hl7"));
   EXPECT_EQ(Msa1(garbage.ack), "AR");
   absl::StatusOr<StoreSummary> sum = store_->Summarize();
   ASSERT_TRUE(sum.ok());
@@ -91,11 +77,11 @@ TEST_F(IntakeTest, AcksFollowValidationAndEverythingIsStored) {
   EXPECT_EQ(bad->findings(0).code(), 102);
   EXPECT_EQ(bad->findings(0).location(), "OBX-5(1)");
   EXPECT_TRUE(store_->GetMessage(4)->parse_failed());
-  EXPECT_EQ(*store_->ReadPayload(1), Corpus("adt_a01_v25.hl7"));
+  EXPECT_EQ(*store_->ReadPayload(1), test_util::ReadHl7Corpus("adt_a01_v25.hl7"));
 }
 
 TEST_F(IntakeTest, RepeatsAreAcknowledgedAgainAndNotQueuedTwice) {
-  const std::string msg = Corpus("oru_r01_v23_hematology.hl7");
+  const std::string msg = test_util::ReadHl7Corpus("oru_r01_v23_hematology.hl7");
   const Answer first = Send(msg);
   const Answer again = Send(msg);
   EXPECT_EQ(Msa1(first.ack), "AA");
@@ -105,16 +91,18 @@ TEST_F(IntakeTest, RepeatsAreAcknowledgedAgainAndNotQueuedTwice) {
   EXPECT_EQ(a.Get("MSA-2"), "HEM20261102-0042");
   EXPECT_EQ(store_->Summarize()->pipeline_entries, 1u);
   EXPECT_EQ(intake_->stats().duplicates.load(), 1u);
-  const std::string bad = Corpus("oru_r01_bad_status.hl7");
+  const std::string bad = test_util::ReadHl7Corpus("oru_r01_bad_status.hl7");
   EXPECT_EQ(Msa1(Send(bad).ack), "AE");
   EXPECT_EQ(Msa1(Send(bad).ack), "AE");
 }
 
 TEST_F(IntakeTest, EnhancedModeNeverSendsNothingUnasked) {
   // MSH-15 AL: a CA is sent.
-  EXPECT_EQ(Msa1(Send(Corpus("oru_r01_zsegment_enhanced.hl7")).ack), "CA");
+  EXPECT_EQ(
+      Msa1(Send(test_util::ReadHl7Corpus("oru_r01_zsegment_enhanced.hl7")).ack),
+      "CA");
   // MSH-15 ER on an accepted message: nothing is sent, yet it is stored.
-  std::string er = Corpus("oru_r01_zsegment_enhanced.hl7");
+  std::string er = test_util::ReadHl7Corpus("oru_r01_zsegment_enhanced.hl7");
   er.replace(er.find("|AL|NE"), 6, "|ER|NE");
   er.replace(er.find("ZSEG-1"), 6, "ZSEG-2");
   EXPECT_EQ(Send(er).ack, "");
@@ -124,7 +112,7 @@ TEST_F(IntakeTest, EnhancedModeNeverSendsNothingUnasked) {
 TEST_F(IntakeTest, OversizedFrameIsRejectedStoredAndClosed) {
   std::promise<Answer> p;
   intake_->OnOversized({"127.0.0.1:5000", ""},
-                       Corpus("adt_a01_v25.hl7").substr(0, 200),
+                       test_util::ReadHl7Corpus("adt_a01_v25.hl7").substr(0, 200),
                        [&](std::string ack, bool close) {
                          p.set_value(Answer{std::move(ack), close});
                        });
@@ -142,7 +130,7 @@ TEST_F(IntakeTest, StoreFailureIsNeverAPositiveAck) {
   small.initial_map_bytes = 256 << 10;
   small.max_map_bytes = 256 << 10;
   Open(small);
-  std::string msg = Corpus("adt_a01_v25.hl7");
+  std::string msg = test_util::ReadHl7Corpus("adt_a01_v25.hl7");
   const std::string filler(60000, 'Z');
   msg += "\rZXX|" + filler;
   int aa = 0;

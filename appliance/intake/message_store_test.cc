@@ -10,19 +10,12 @@
 #include <sstream>
 #include <thread>
 
+#include "appliance/base/test_util.h"
 #include "appliance/crypto/hash.h"
 #include "gtest/gtest.h"
 
 namespace appliance::intake {
 namespace {
-
-std::string TempDir(const std::string& name) {
-  static int counter = 0;
-  const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/" + name +
-                          std::to_string(++counter);
-  mkdir(dir.c_str(), 0700);
-  return dir;
-}
 
 MessageStoreOptions Options(const std::string& dir) {
   MessageStoreOptions o;
@@ -71,7 +64,7 @@ std::string FilesContent(const std::string& dir) {
 }
 
 TEST(MessageStoreTest, StoresAcceptedMessageWithPipelineEntryAndAudit) {
-  const std::string dir = TempDir("accept");
+  const std::string dir = test_util::NewTempDir("accept");
   FakeClock clock;
   auto store = MessageStore::Open(Options(dir), &clock);
   ASSERT_TRUE(store.ok()) << store.status();
@@ -122,7 +115,7 @@ TEST(MessageStoreTest, StoresAcceptedMessageWithPipelineEntryAndAudit) {
 }
 
 TEST(MessageStoreTest, DuplicateGetsFirstCodeAndNoSecondPipelineEntry) {
-  const std::string dir = TempDir("dup");
+  const std::string dir = test_util::NewTempDir("dup");
   FakeClock clock;
   auto store = MessageStore::Open(Options(dir), &clock);
   ASSERT_TRUE(store.ok());
@@ -150,7 +143,7 @@ TEST(MessageStoreTest, DuplicateGetsFirstCodeAndNoSecondPipelineEntry) {
 }
 
 TEST(MessageStoreTest, RejectedAndErrorMessagesAreStoredButNotQueued) {
-  const std::string dir = TempDir("rej");
+  const std::string dir = test_util::NewTempDir("rej");
   FakeClock clock;
   auto store = MessageStore::Open(Options(dir), &clock);
   ASSERT_TRUE(store.ok());
@@ -165,7 +158,7 @@ TEST(MessageStoreTest, RejectedAndErrorMessagesAreStoredButNotQueued) {
 }
 
 TEST(MessageStoreTest, SurvivesReopenAndContinuesSequencesAndChain) {
-  const std::string dir = TempDir("reopen");
+  const std::string dir = test_util::NewTempDir("reopen");
   FakeClock clock;
   {
     auto store = MessageStore::Open(Options(dir), &clock);
@@ -198,7 +191,7 @@ TEST(MessageStoreTest, SurvivesReopenAndContinuesSequencesAndChain) {
 }
 
 TEST(MessageStoreTest, PayloadIsNotInClearOnDisk) {
-  const std::string dir = TempDir("clear");
+  const std::string dir = test_util::NewTempDir("clear");
   FakeClock clock;
   const std::string marker = "SYNTHETICPATIENTNAMEQXZ";
   {
@@ -215,7 +208,7 @@ TEST(MessageStoreTest, PayloadIsNotInClearOnDisk) {
 }
 
 TEST(MessageStoreTest, WrongKeyFileIsRefused) {
-  const std::string dir = TempDir("wrongkey");
+  const std::string dir = test_util::NewTempDir("wrongkey");
   FakeClock clock;
   ASSERT_TRUE(MessageStore::Open(Options(dir), &clock).ok());
   MessageStoreOptions o = Options(dir);
@@ -232,7 +225,7 @@ TEST(MessageStoreTest, WrongKeyFileIsRefused) {
 }
 
 TEST(MessageStoreTest, FullStoreNeverAcknowledges) {
-  const std::string dir = TempDir("full");
+  const std::string dir = test_util::NewTempDir("full");
   FakeClock clock;
   MessageStoreOptions o = Options(dir);
   o.initial_map_bytes = 256 << 10;
@@ -261,7 +254,7 @@ TEST(MessageStoreTest, FullStoreNeverAcknowledges) {
 }
 
 TEST(MessageStoreTest, ConcurrentSubmittersGetDistinctSequences) {
-  const std::string dir = TempDir("conc");
+  const std::string dir = test_util::NewTempDir("conc");
   FakeClock clock;
   auto store = MessageStore::Open(Options(dir), &clock);
   ASSERT_TRUE(store.ok());
@@ -288,7 +281,7 @@ TEST(MessageStoreTest, ConcurrentSubmittersGetDistinctSequences) {
 }
 
 TEST(MessageStoreTest, ReadOnlyOpenSeesARunningStore) {
-  const std::string dir = TempDir("ro");
+  const std::string dir = test_util::NewTempDir("ro");
   FakeClock clock;
   auto store = MessageStore::Open(Options(dir), &clock);
   ASSERT_TRUE(store.ok());
@@ -305,7 +298,7 @@ TEST(MessageStoreTest, ReadOnlyOpenSeesARunningStore) {
 }
 
 TEST(MessageStoreTest, SubmitAfterStopIsRefused) {
-  const std::string dir = TempDir("stop");
+  const std::string dir = test_util::NewTempDir("stop");
   FakeClock clock;
   auto store = MessageStore::Open(Options(dir), &clock);
   ASSERT_TRUE(store.ok());

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "appliance/audit/chain.h"
+#include "appliance/base/test_util.h"
 #include "appliance/crypto/keys.h"
 #include "appliance/intake/intake.h"
 #include "gtest/gtest.h"
@@ -19,26 +20,9 @@ namespace pb = ::hl7appliance::store::v1;
 
 constexpr absl::Duration kWait = absl::Seconds(20);
 
-std::string TempDir(const std::string& name) {
-  static int counter = 0;
-  const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/" + name +
-                          std::to_string(++counter);
-  mkdir(dir.c_str(), 0700);
-  return dir;
-}
-
-std::string Corpus(const std::string& name) {
-  std::ifstream in(std::string(getenv("TEST_SRCDIR")) + "/" +
-                       getenv("TEST_WORKSPACE") + "/tests/data/hl7/" + name,
-                   std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The hematology result with a local code (99LAB WBC) instead of LOINC.
 std::string LocalCodeMessage() {
-  std::string m = Corpus("oru_r01_v23_hematology.hl7");
+  std::string m = test_util::ReadHl7Corpus("oru_r01_v23_hematology.hl7");
   const std::string loinc = "6690-2^Leukocytes^LN";
   m.replace(m.find(loinc), loinc.size(), "WBC^Leukocytes^99LAB");
   return m;
@@ -55,7 +39,7 @@ std::shared_ptr<fhir::Terminology> FixedTerminology() {
 class MappingWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = TempDir("mapping");
+    dir_ = test_util::NewTempDir("mapping");
     OpenStore();
   }
   void TearDown() override {
@@ -152,10 +136,10 @@ TEST_F(MappingWorkerTest, AcceptedMessagesBecomeMappedWithSealedBundles) {
   const std::vector<std::string> files = {"adt_a01_v25.hl7", "orm_o01_v24.hl7",
                                           "oru_r01_v251_chemistry.hl7",
                                           "oru_r01_bad_numeric.hl7"};
-  EXPECT_EQ(Send(Corpus(files[0])), "AA");
-  EXPECT_EQ(Send(Corpus(files[1])), "AA");
-  EXPECT_EQ(Send(Corpus(files[2])), "CA");
-  EXPECT_EQ(Send(Corpus(files[3])), "AE");  // Never queued.
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus(files[0])), "AA");
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus(files[1])), "AA");
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus(files[2])), "CA");
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus(files[3])), "AE");  // Never queued.
   auto terminology = std::make_shared<const fhir::Terminology>();
   StartWorker(terminology);
   ASSERT_TRUE(worker_->WaitIdle(kWait));
@@ -165,7 +149,8 @@ TEST_F(MappingWorkerTest, AcceptedMessagesBecomeMappedWithSealedBundles) {
     EXPECT_EQ(store_->GetPipelineEntry(seq)->attempts(), 1u);
     absl::StatusOr<std::string> bundle = store_->ReadBundle(seq);
     ASSERT_TRUE(bundle.ok()) << bundle.status();
-    EXPECT_EQ(*bundle, MapDirectly(Corpus(files[seq - 1]), terminology));
+    EXPECT_EQ(*bundle,
+              MapDirectly(test_util::ReadHl7Corpus(files[seq - 1]), terminology));
     EXPECT_EQ(CountAudit(pb::AUDIT_MESSAGE_MAPPED, seq), 1);
   }
   EXPECT_EQ(store_->GetMessage(4)->state(), pb::MESSAGE_STATE_ERROR);
@@ -174,7 +159,7 @@ TEST_F(MappingWorkerTest, AcceptedMessagesBecomeMappedWithSealedBundles) {
   EXPECT_EQ(worker_->stats().held.load(), 0u);
 
   // A message arriving later is mapped after Notify() too.
-  std::string later = Corpus("adt_a08_v231_nulls.hl7");
+  std::string later = test_util::ReadHl7Corpus("adt_a08_v231_nulls.hl7");
   EXPECT_EQ(Send(later), "AA");
   worker_->Notify();
   ASSERT_TRUE(worker_->WaitIdle(kWait));
@@ -185,7 +170,7 @@ TEST_F(MappingWorkerTest, AcceptedMessagesBecomeMappedWithSealedBundles) {
 
 TEST_F(MappingWorkerTest, StrictModeHoldsAndRemapAfterFixMaps) {
   options_.mapper.unmapped_policy = fhir::UnmappedPolicy::kHold;
-  EXPECT_EQ(Send(Corpus("adt_a01_v25.hl7")), "AA");
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus("adt_a01_v25.hl7")), "AA");
   EXPECT_EQ(Send(LocalCodeMessage()), "AA");
   StartWorker(std::make_shared<const fhir::Terminology>());
   ASSERT_TRUE(worker_->WaitIdle(kWait));
@@ -225,14 +210,14 @@ TEST_F(MappingWorkerTest, StrictModeHoldsAndRemapAfterFixMaps) {
 }
 
 TEST_F(MappingWorkerTest, PendingMessagesAreResumedAfterRestart) {
-  EXPECT_EQ(Send(Corpus("adt_a01_v25.hl7")), "AA");
-  EXPECT_EQ(Send(Corpus("orm_o01_v24.hl7")), "AA");
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus("adt_a01_v25.hl7")), "AA");
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus("orm_o01_v24.hl7")), "AA");
   StartWorker(std::make_shared<const fhir::Terminology>());
   ASSERT_TRUE(worker_->WaitIdle(kWait));
   // Accepted while no worker runs, then the appliance stops.
   worker_->Stop();
-  EXPECT_EQ(Send(Corpus("oru_r01_v23_hematology.hl7")), "AA");
-  EXPECT_EQ(Send(Corpus("oru_r01_utf8.hl7")), "AA");
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus("oru_r01_v23_hematology.hl7")), "AA");
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus("oru_r01_utf8.hl7")), "AA");
   CloseStore();
 
   OpenStore();
@@ -247,13 +232,14 @@ TEST_F(MappingWorkerTest, PendingMessagesAreResumedAfterRestart) {
     EXPECT_EQ(CountAudit(pb::AUDIT_MESSAGE_MAPPED, seq), 1) << seq;
   }
   EXPECT_EQ(*store_->ReadBundle(3),
-            MapDirectly(Corpus("oru_r01_v23_hematology.hl7"), terminology));
+            MapDirectly(test_util::ReadHl7Corpus("oru_r01_v23_hematology.hl7"),
+                        terminology));
   EXPECT_EQ(worker_->stats().mapped.load(), 2u);
   ExpectAuditVerifies();
 }
 
 TEST_F(MappingWorkerTest, StoppedStoreFailsJobsWithoutLosingEntries) {
-  EXPECT_EQ(Send(Corpus("adt_a01_v25.hl7")), "AA");
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus("adt_a01_v25.hl7")), "AA");
   store_->Stop();  // Jobs now fail at once with UNAVAILABLE.
   options_.poll_interval = absl::Milliseconds(10);
   StartWorker(std::make_shared<const fhir::Terminology>());
