@@ -247,7 +247,8 @@ void MessageStore::SubmitJob(WriteJob job, WriteJobCallback done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
-      jobs_.push_back(PendingJob{std::move(job), std::move(done)});
+      jobs_.push_back(PendingJob{std::move(job), std::move(done),
+                                 std::chrono::steady_clock::now()});
       cv_.notify_one();
       return;
     }
@@ -435,7 +436,14 @@ void MessageStore::WriterLoop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      while (!jobs_.empty() && jobs.size() < options_.max_batch) {
+      // Jobs go when no message waits for its ACK, or when the oldest has
+      // waited kJobMaxDelay (then all queued go together), or at stop.
+      const bool take_jobs =
+          !jobs_.empty() &&
+          (batch.empty() || stopping_ ||
+           std::chrono::steady_clock::now() - jobs_.front().queued >=
+               kJobMaxDelay);
+      while (take_jobs && !jobs_.empty() && jobs.size() < options_.max_batch) {
         jobs.push_back(std::move(jobs_.front()));
         jobs_.pop_front();
       }

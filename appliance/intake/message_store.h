@@ -33,6 +33,7 @@
 #define APPLIANCE_INTAKE_MESSAGE_STORE_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -181,7 +182,12 @@ class MessageStore {
   struct PendingJob {
     WriteJob job;
     WriteJobCallback done;
+    std::chrono::steady_clock::time_point queued;
   };
+  // The ACK path comes first: while intake requests keep arriving, write jobs
+  // (mapping results) wait up to this long and then commit as one group, so
+  // they cost one fsync per interval instead of one per writer round.
+  static constexpr std::chrono::milliseconds kJobMaxDelay{100};
   class TxnAuditAppender;
   // Sequence counters and the audit chain head, as of the last commit.
   struct Heads {
