@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -28,6 +29,11 @@
 #include "appliance/intake/message_store.h"
 #include "appliance/mllp/handler.h"
 #include "appliance/mllp/server.h"
+#include "appliance/ops/intake_metrics.h"
+#include "appliance/ops/mllp_metrics.h"
+#include "appliance/ops/ops_service.h"
+#include "appliance/pipeline/delivery_setup.h"
+#include "appliance/pipeline/delivery_worker.h"
 #include "appliance/pipeline/mapping_worker.h"
 
 namespace appliance {
@@ -50,12 +56,25 @@ const char kUsage[] =
     "                           addresses require TLS)\n"
     "  --mllp_port=N            default 2575; 0 picks a free port\n"
     "  --grpc_port=N            default 50051 (control plane: not yet served)\n"
-    "  --http_port=N            default 8080 (ops HTTP: not yet served)\n"
+    "  --http_port=N            ops HTTP (/metrics, /healthz, /readyz, the\n"
+    "                           dashboard at /); default 8080, 0 = free port\n"
+    "  --http_bind=ADDR         default 127.0.0.1 (other addresses require\n"
+    "                           --http_tls_cert_file, --http_tls_key_file and\n"
+    "                           --http_viewer_token_sha256)\n"
+    "  --manual_entry_minutes=M dashboard time saved per message (default 3)\n"
     "  --tls_cert_file, --tls_key_file, --tls_ca_file, --tls_require_client_cert\n"
+    "  --ehr_url=URL            FHIR R4 base URL of the EHR (https://, or\n"
+    "                           http:// on loopback); without it Bundles go to\n"
+    "                           NDJSON files in --file_sink_dir\n"
+    "  --file_sink_dir=DIR      default <data_dir>.out\n"
+    "  --ehr_ca_file, --ehr_client_cert_file, --ehr_client_key_file (mTLS)\n"
+    "  --ehr_bearer_token_file, --ehr_basic_auth_file (secrets: files only)\n"
+    "  --delivery_concurrency=N deliveries in flight (default 4)\n"
     "  --max_frame_bytes=N      default 1048576\n"
     "  --drain_timeout_s=N      default 10\n"
     "  --site_time_zone=ZONE    zone of times sent without offset (UTC)\n"
-    "  --ready_file=FILE        write \"mllp_port=N\" here once listening\n";
+    "  --ready_file=FILE        write \"mllp_port=N\" and \"http_port=N\" lines\n"
+    "                           here once listening\n";
 
 // Adapts the MLLP server's callbacks to the intake (which knows no sockets).
 class IntakeFrameHandler final : public mllp::FrameHandler {
@@ -85,6 +104,42 @@ class IntakeFrameHandler final : public mllp::FrameHandler {
   }
   intake::Intake* const intake_;  // Not owned; outlives the server.
 };
+
+void WriteDeliveryMetrics(const pipeline::DeliveryWorker& delivery,
+                          ops::MetricsWriter& w) {
+  const pipeline::DeliveryStats& st = delivery.stats();
+  const pipeline::DeliverySnapshot snap = delivery.snapshot();
+  w.Counter("hl7_delivery_attempts_total",
+            "Delivery attempts to the destination, by result.",
+            static_cast<double>(st.delivered.load()), {{"result", "delivered"}});
+  w.Counter("hl7_delivery_attempts_total", "",
+            static_cast<double>(st.failed.load()), {{"result", "failed"}});
+  w.Counter("hl7_delivery_dead_lettered_total",
+            "Messages that went to the dead letters.",
+            static_cast<double>(st.dead_lettered.load()));
+  w.Counter("hl7_delivery_seconds_total",
+            "Time spent in delivery attempts (destination round trips); "
+            "divide by the attempts for the mean EHR latency.",
+            static_cast<double>(st.latency_us_sum.load()) / 1e6);
+  w.Counter("hl7_delivery_breaker_trips_total",
+            "Times the destination was found down (circuit breaker opened).",
+            static_cast<double>(st.breaker_trips.load()));
+  w.Counter("hl7_delivery_commit_failures_total",
+            "Delivery results that failed to commit.",
+            static_cast<double>(st.commit_failures.load()));
+  w.Gauge("hl7_delivery_queue", "Messages waiting for delivery, by kind.",
+          static_cast<double>(snap.queued - snap.retrying), {{"kind", "queued"}});
+  w.Gauge("hl7_delivery_queue", "", static_cast<double>(snap.retrying),
+          {{"kind", "retrying"}});
+  w.Gauge("hl7_delivery_queue", "", static_cast<double>(snap.in_flight),
+          {{"kind", "in_flight"}});
+  w.Gauge("hl7_delivery_dead_letters", "Messages in the dead letters now.",
+          static_cast<double>(snap.dead_letters));
+  w.Gauge("hl7_delivery_breaker_open", "1 while the destination counts as down.",
+          snap.breaker_open ? 1 : 0);
+  w.Gauge("hl7_delivery_paused", "1 while an operator paused delivery.",
+          snap.paused ? 1 : 0);
+}
 
 int Inspect(const config::FlagMap& flags) {
   auto dir = flags.find("data_dir");
@@ -178,6 +233,8 @@ int Run(config::FlagMap flags) {
   store_options.initial_map_bytes = cfg->store().initial_map_mib() << 20;
   store_options.max_map_bytes = cfg->store().max_map_mib() << 20;
   store_options.max_batch = cfg->store().max_batch();
+  store_options.heartbeat_interval =
+      std::chrono::seconds(cfg->ops().heartbeat_interval_s());
   auto store = intake::MessageStore::Open(store_options, clock);
   if (!store.ok()) {
     std::cerr << "hl7d: cannot open the message store in "
@@ -186,20 +243,51 @@ int Run(config::FlagMap flags) {
     return kExitStartup;
   }
 
+  // Delivery stage: the EHR over FHIR REST (--ehr_url), else the file sink.
+  absl::StatusOr<std::unique_ptr<pipeline::Destination>> destination =
+      pipeline::MakeDestination(cfg->delivery(), clock);
+  if (!destination.ok()) {
+    std::cerr << "hl7d: delivery: " << destination.status().message() << "\n";
+    (*store)->Stop();
+    return kExitConfig;
+  }
+  pipeline::DeliveryWorker delivery(
+      store->get(), clock, destination->get(),
+      pipeline::DeliveryOptionsFromConfig(cfg->delivery()));
+
   // Mapping stage: built-in terminology only until terminology loading lands.
   pipeline::MappingWorkerOptions mapping_options;
   mapping_options.mapper.site_time_zone = *site_zone;
   mapping_options.parse.accept_lf = cfg->mllp().accept_lf();
+  mapping_options.on_mapped = [&delivery](uint64_t seq) { delivery.Notify(seq); };
   pipeline::MappingWorker mapper(store->get(), clock,
                                  std::make_shared<const fhir::Terminology>(),
                                  mapping_options);
   mapper.Start();
+  if (absl::Status s = delivery.Start(); !s.ok()) {
+    std::cerr << "hl7d: cannot start the delivery stage: " << s.message() << "\n";
+    mapper.Stop();
+    (*store)->Stop();
+    return kExitStartup;
+  }
 
   intake::IntakeOptions intake_options;
   intake_options.parse.accept_lf = cfg->mllp().accept_lf();
   intake_options.ack_application = cfg->ack().application();
   intake_options.ack_facility = cfg->ack().facility();
   intake_options.max_frame_bytes = cfg->mllp().max_frame_bytes();
+  // Ops HTTP (started below, once MLLP listens): metrics registry, health,
+  // dashboard. The intake reports each ACK to intake_metrics (lock-free).
+  ops::OpsOptions ops_options;
+  ops_options.data_dir = store_options.data_dir;
+  ops_options.minutes_per_message =
+      cfg->ops().manual_entry_minutes_per_message();
+  ops_options.min_free_disk_bytes = cfg->ops().min_free_disk_mib() << 20;
+  ops_options.writer_max_quiet =
+      std::chrono::seconds(3 * cfg->ops().heartbeat_interval_s() + 30);
+  ops::OpsService ops_service(store->get(), clock, ops_options);
+  ops::IntakeMetrics intake_metrics(ops_service.registry());
+  intake_options.observer = &intake_metrics;
   intake::Intake intake(store->get(), clock, intake_options);
   IntakeFrameHandler handler(&intake);
 
@@ -227,18 +315,87 @@ int Run(config::FlagMap flags) {
     std::cerr << "hl7d: cannot start the MLLP server: "
               << server.status().message() << "\n";
     mapper.Stop();
+    delivery.Stop();
     (*store)->Stop();
     return kExitStartup;
+  }
+  // Ops HTTP: the other components' numbers and readiness. A component
+  // added later registers here the same way (registry().AddCollector,
+  // AddReadinessCheck, SetDeliveryStatus).
+  std::atomic<bool> mllp_listening{true};
+  {
+    mllp::Server* mllp_server = server->get();
+    ops_service.registry().AddCollector([mllp_server](ops::MetricsWriter& w) {
+      ops::WriteMllpStats(mllp_server->stats(), w);
+    });
+    ops_service.registry().AddCollector(
+        [&mapper, &intake](ops::MetricsWriter& w) {
+          w.Counter("hl7_mapping_total", "Messages mapped to FHIR, by result.",
+                    static_cast<double>(mapper.stats().mapped.load()),
+                    {{"result", "mapped"}});
+          w.Counter("hl7_mapping_total", "",
+                    static_cast<double>(mapper.stats().held.load()),
+                    {{"result", "held"}});
+          w.Counter("hl7_mapping_commit_failures_total",
+                    "Mapping results that failed to commit.",
+                    static_cast<double>(mapper.stats().commit_failures.load()));
+          w.Counter("hl7_store_failures_total",
+                    "Messages answered AE because the store could not commit.",
+                    static_cast<double>(intake.stats().store_failures.load()));
+        });
+    ops_service.registry().AddCollector([&delivery](ops::MetricsWriter& w) {
+      WriteDeliveryMetrics(delivery, w);
+    });
+    ops_service.SetDeliveryStatus([&delivery, &cfg] {
+      const pipeline::DeliverySnapshot snap = delivery.snapshot();
+      ops::DeliveryStatus d;
+      d.configured = true;
+      d.destination = cfg->delivery().ehr_url().empty() ? "file sink" : "FHIR REST";
+      d.ehr_reachable = !snap.breaker_open &&
+                        delivery.stats().last_success_us.load() >=
+                            delivery.stats().last_failure_us.load();
+      d.queue_depth = snap.queued;
+      d.dead_letters = snap.dead_letters;
+      return d;
+    });
+    ops_service.AddReadinessCheck("mllp_listening", [&mllp_listening] {
+      return mllp_listening.load()
+                 ? absl::OkStatus()
+                 : absl::UnavailableError("MLLP is draining or stopped");
+    });
+    ops::HttpServerOptions http;
+    http.bind_address = cfg->ops().bind();
+    http.port = static_cast<uint16_t>(cfg->http_port());
+    http.max_connections = static_cast<int>(cfg->ops().max_connections());
+    http.bearer_token_sha256 = cfg->ops().viewer_token_sha256();
+    if (!cfg->ops().tls().cert_file().empty()) {
+      http.tls = ops::HttpTlsOptions{cfg->ops().tls().cert_file(),
+                                     cfg->ops().tls().key_file()};
+    }
+    absl::Status started = ops_service.Start(http);
+    if (!started.ok()) {
+      std::cerr << "hl7d: cannot start the ops HTTP server: "
+                << started.message() << "\n";
+      (*server)->Shutdown(absl::Seconds(cfg->drain_timeout_s()));
+      mapper.Stop();
+      delivery.Stop();
+      (*store)->Stop();
+      return kExitStartup;
+    }
   }
   LOG(INFO) << "hl7d ready: MLLP on " << m.bind() << ":" << (*server)->port()
             << (server_options.tls ? " (TLS)" : "") << ", store "
             << store_options.data_dir
+            << "; ops HTTP on " << cfg->ops().bind() << ":"
+            << ops_service.port() << (cfg->ops().tls().cert_file().empty()
+                                          ? ""
+                                          : " (TLS)")
             << "; gRPC control plane (port " << cfg->grpc_port()
-            << ") and ops HTTP (port " << cfg->http_port()
-            << ") are not served by this version";
+            << ") is not served by this version";
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";
-    std::ofstream(tmp) << "mllp_port=" << (*server)->port() << "\n";
+    std::ofstream(tmp) << "mllp_port=" << (*server)->port() << "\n"
+                       << "http_port=" << ops_service.port() << "\n";
     rename(tmp.c_str(), ready_file.c_str());
   }
 
@@ -246,8 +403,11 @@ int Run(config::FlagMap flags) {
   sigwait(&signals, &sig);
   LOG(INFO) << "hl7d: signal " << sig << ", draining (up to "
             << cfg->drain_timeout_s() << " s)";
+  mllp_listening = false;  // /readyz: not ready while draining.
   (*server)->Shutdown(absl::Seconds(cfg->drain_timeout_s()));
+  ops_service.Shutdown();  // Its handlers read the store.
   mapper.Stop();  // Before the store: its last jobs must still commit.
+  delivery.Stop();  // Attempts in flight finish and their results commit.
   (*store)->Stop();
   const mllp::ServerStats st = (*server)->stats();
   LOG(INFO) << "hl7d stopped: " << st.frames_received << " frames, "
@@ -257,7 +417,9 @@ int Run(config::FlagMap flags) {
             << intake.stats().duplicates.load() << " duplicates, "
             << intake.stats().store_failures.load() << " not stored, "
             << mapper.stats().mapped.load() << " mapped, "
-            << mapper.stats().held.load() << " held";
+            << mapper.stats().held.load() << " held, "
+            << delivery.stats().delivered.load() << " delivered, "
+            << delivery.stats().dead_lettered.load() << " dead-lettered";
   return 0;
 }
 

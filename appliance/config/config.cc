@@ -11,6 +11,7 @@
 #include <functional>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/base/status_macros.h"
 
@@ -103,6 +104,24 @@ ApplianceConfig DefaultConfig() {
   c.set_http_port(8080);
   c.set_drain_timeout_s(10);
   c.set_site_time_zone("UTC");
+  auto* delivery = c.mutable_delivery();
+  delivery->set_connect_timeout_ms(5000);
+  delivery->set_request_timeout_ms(30000);
+  delivery->set_concurrency(4);
+  delivery->set_initial_backoff_ms(1000);
+  delivery->set_backoff_multiplier(2.0);
+  delivery->set_max_backoff_ms(300000);
+  delivery->set_max_attempts(100);
+  delivery->set_max_age_s(3 * 24 * 3600);
+  delivery->set_breaker_failures(5);
+  delivery->set_breaker_cooldown_ms(5000);
+  delivery->set_file_sink_rotate_bytes(64ull << 20);
+  auto* ops = c.mutable_ops();
+  ops->set_bind("127.0.0.1");
+  ops->set_manual_entry_minutes_per_message(3);
+  ops->set_min_free_disk_mib(256);
+  ops->set_max_connections(32);
+  ops->set_heartbeat_interval_s(60);
   return c;
 }
 
@@ -148,6 +167,7 @@ absl::StatusOr<ApplianceConfig> LoadConfig(const FlagMap& flags) {
   auto* mllp = c.mutable_mllp();
   auto* store = c.mutable_store();
   auto* tls = mllp->mutable_tls();
+  auto* delivery = c.mutable_delivery();
   const std::map<std::string, Setter> setters = {
       {"config", Setter([](const std::string&, const std::string&) {
          return absl::OkStatus();
@@ -171,6 +191,44 @@ absl::StatusOr<ApplianceConfig> LoadConfig(const FlagMap& flags) {
       {"tls_cert_file", str_flag([&](const std::string& v) { tls->set_cert_file(v); })},
       {"tls_key_file", str_flag([&](const std::string& v) { tls->set_key_file(v); })},
       {"tls_ca_file", str_flag([&](const std::string& v) { tls->set_ca_file(v); })},
+      {"ehr_url", str_flag([&](const std::string& v) { delivery->set_ehr_url(v); })},
+      {"ehr_ca_file",
+       str_flag([&](const std::string& v) { delivery->set_ca_file(v); })},
+      {"ehr_client_cert_file",
+       str_flag([&](const std::string& v) { delivery->set_client_cert_file(v); })},
+      {"ehr_client_key_file",
+       str_flag([&](const std::string& v) { delivery->set_client_key_file(v); })},
+      {"ehr_bearer_token_file",
+       str_flag([&](const std::string& v) { delivery->set_bearer_token_file(v); })},
+      {"ehr_basic_auth_file",
+       str_flag([&](const std::string& v) { delivery->set_basic_auth_file(v); })},
+      {"delivery_concurrency",
+       uint_flag(256, [&](uint64_t v) { delivery->set_concurrency(v); })},
+      {"file_sink_dir",
+       str_flag([&](const std::string& v) { delivery->set_file_sink_dir(v); })},
+      // Ops HTTP server (http_port above).
+      {"http_bind",
+       str_flag([&](const std::string& v) { c.mutable_ops()->set_bind(v); })},
+      {"http_tls_cert_file", str_flag([&](const std::string& v) {
+         c.mutable_ops()->mutable_tls()->set_cert_file(v);
+       })},
+      {"http_tls_key_file", str_flag([&](const std::string& v) {
+         c.mutable_ops()->mutable_tls()->set_key_file(v);
+       })},
+      {"http_viewer_token_sha256", str_flag([&](const std::string& v) {
+         c.mutable_ops()->set_viewer_token_sha256(v);
+       })},
+      {"manual_entry_minutes", Setter([&](const std::string& f,
+                                          const std::string& v) {
+         char* end = nullptr;
+         const double d = strtod(v.c_str(), &end);
+         if (v.empty() || *end != '\0' || !(d >= 0 && d <= 1440)) {
+           return absl::InvalidArgumentError(absl::StrCat(
+               "--", f, "=", v, ": expected minutes from 0 to 1440"));
+         }
+         c.mutable_ops()->set_manual_entry_minutes_per_message(d);
+         return absl::OkStatus();
+       })},
       {"tls_require_client_cert",
        Setter([&](const std::string& f, const std::string& v) {
          ASSIGN_OR_RETURN(bool b, ParseBool(f, v));
@@ -189,6 +247,11 @@ absl::StatusOr<ApplianceConfig> LoadConfig(const FlagMap& flags) {
     std::string dir = store->data_dir();
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     store->set_key_file(dir + ".key");
+  }
+  if (delivery->ehr_url().empty() && delivery->file_sink_dir().empty()) {
+    std::string dir = store->data_dir();
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    delivery->set_file_sink_dir(dir + ".out");
   }
   if (store->initial_map_mib() > store->max_map_mib()) {
     store->set_initial_map_mib(store->max_map_mib());
@@ -231,6 +294,95 @@ absl::Status Validate(const ApplianceConfig& c) {
         "refusing to listen for MLLP on ", mllp.bind(),
         " without TLS: PHI must not cross the network in clear. Configure "
         "--tls_cert_file and --tls_key_file, or bind to 127.0.0.1"));
+  }
+  RETURN_IF_ERROR(ValidateOps(c.ops()));
+  return ValidateDelivery(c.delivery());
+}
+
+absl::Status ValidateOps(const OpsConfig& ops) {
+  const auto& tls = ops.tls();
+  const bool has_tls = !tls.cert_file().empty() || !tls.key_file().empty();
+  if (has_tls && (tls.cert_file().empty() || tls.key_file().empty())) {
+    return absl::InvalidArgumentError(
+        "ops HTTPS needs both a certificate (--http_tls_cert_file) and a key "
+        "(--http_tls_key_file)");
+  }
+  const std::string& hash = ops.viewer_token_sha256();
+  if (!hash.empty() &&
+      (hash.size() != 64 ||
+       hash.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return absl::InvalidArgumentError(
+        "ops.viewer_token_sha256 must be 64 lower-case hex digits (the "
+        "SHA-256 of the token, not the token)");
+  }
+  if (ops.manual_entry_minutes_per_message() < 0 ||
+      ops.manual_entry_minutes_per_message() > 1440) {
+    return absl::InvalidArgumentError(
+        "ops.manual_entry_minutes_per_message must be from 0 to 1440");
+  }
+  if (ops.max_connections() == 0) {
+    return absl::InvalidArgumentError("ops.max_connections must be >= 1");
+  }
+  if (ops.heartbeat_interval_s() == 0) {
+    return absl::InvalidArgumentError("ops.heartbeat_interval_s must be >= 1");
+  }
+  if (!IsLoopback(ops.bind()) && (!has_tls || hash.empty())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to serve the ops HTTP endpoints on ", ops.bind(),
+        " without TLS and a viewer token. Configure --http_tls_cert_file, "
+        "--http_tls_key_file and --http_viewer_token_sha256, or bind to "
+        "127.0.0.1"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDelivery(const DeliveryConfig& d) {
+  if (d.concurrency() == 0) {
+    return absl::InvalidArgumentError("delivery.concurrency must be >= 1");
+  }
+  if (d.initial_backoff_ms() == 0 || d.max_backoff_ms() < d.initial_backoff_ms()) {
+    return absl::InvalidArgumentError(
+        "delivery: initial_backoff_ms must be >= 1 and <= max_backoff_ms");
+  }
+  if (!(d.backoff_multiplier() >= 1.0 && d.backoff_multiplier() <= 100.0)) {
+    return absl::InvalidArgumentError(
+        "delivery.backoff_multiplier must be from 1 to 100");
+  }
+  if (d.breaker_failures() == 0) {
+    return absl::InvalidArgumentError("delivery.breaker_failures must be >= 1");
+  }
+  if (d.client_cert_file().empty() != d.client_key_file().empty()) {
+    return absl::InvalidArgumentError(
+        "EHR mutual TLS needs both --ehr_client_cert_file and "
+        "--ehr_client_key_file");
+  }
+  if (!d.bearer_token_file().empty() && !d.basic_auth_file().empty()) {
+    return absl::InvalidArgumentError(
+        "give either --ehr_bearer_token_file or --ehr_basic_auth_file, not both");
+  }
+  if (d.ehr_url().empty()) return absl::OkStatus();  // The file sink.
+  const std::string& url = d.ehr_url();
+  std::string rest;
+  if (absl::StartsWith(url, "https://")) {
+    return absl::OkStatus();
+  } else if (absl::StartsWith(url, "http://")) {
+    rest = url.substr(7);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--ehr_url=", url, ": expected an http:// or https:// FHIR base URL"));
+  }
+  // Host of http://host[:port]/path, IPv6 literals in brackets.
+  std::string host = rest.substr(0, rest.find_first_of("/?#"));
+  if (!host.empty() && host[0] == '[') {
+    host = host.substr(1, host.find(']') - 1);
+  } else {
+    host = host.substr(0, host.rfind(':'));
+  }
+  if (!IsLoopback(host)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to deliver to ", url,
+        " over plain HTTP: PHI must not cross the network in clear. Use an "
+        "https:// URL (or an EHR on 127.0.0.1)"));
   }
   return absl::OkStatus();
 }

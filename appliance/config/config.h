@@ -12,11 +12,17 @@
 namespace appliance::config {
 
 using ::hl7appliance::config::v1::ApplianceConfig;
+using ::hl7appliance::config::v1::DeliveryConfig;
+using ::hl7appliance::config::v1::OpsConfig;
 
 // Flags hl7d understands (name without "--" -> value), a fixed interface:
 //   config, data_dir, mllp_port, grpc_port, http_port, bind, key_file,
 //   tls_cert_file, tls_key_file, tls_ca_file, tls_require_client_cert,
-//   max_frame_bytes, drain_timeout_s, io_threads, max_batch, max_map_mib.
+//   max_frame_bytes, drain_timeout_s, io_threads, max_batch, max_map_mib,
+//   ehr_url, ehr_ca_file, ehr_client_cert_file, ehr_client_key_file,
+//   ehr_bearer_token_file, ehr_basic_auth_file, delivery_concurrency,
+//   file_sink_dir, http_bind, http_tls_cert_file, http_tls_key_file,
+//   http_viewer_token_sha256, manual_entry_minutes.
 using FlagMap = std::map<std::string, std::string>;
 
 // Parses "--name=value" / "--name value" / "--bool_flag" arguments (from
@@ -36,6 +42,16 @@ absl::StatusOr<ApplianceConfig> LoadConfig(const FlagMap& flags);
 // Checks a complete configuration: ports in range, TLS files given together,
 // and "secure by default": a non-loopback MLLP bind requires TLS.
 absl::Status Validate(const ApplianceConfig& config);
+
+// The delivery part of Validate(): limits in range, mTLS files together, one
+// kind of credentials, and an EHR reached over plain HTTP only on loopback
+// (FAILED_PRECONDITION otherwise).
+absl::Status ValidateDelivery(const DeliveryConfig& delivery);
+
+// The ops part of Validate(): TLS files together, a well-formed token hash,
+// limits in range, and a non-loopback ops bind only with TLS and a viewer
+// token (FAILED_PRECONDITION otherwise).
+absl::Status ValidateOps(const OpsConfig& ops);
 
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool IsLoopback(const std::string& address);

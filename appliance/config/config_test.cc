@@ -76,6 +76,37 @@ TEST(ConfigTest, NonLoopbackNeedsTls) {
   EXPECT_FALSE(IsLoopback("10.0.0.1"));
 }
 
+TEST(ConfigTest, DeliveryDefaultsToFileSinkBesideTheStore) {
+  absl::StatusOr<ApplianceConfig> c = LoadConfig({{"data_dir", "/d/hl7d/"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->delivery().ehr_url(), "");
+  EXPECT_EQ(c->delivery().file_sink_dir(), "/d/hl7d.out");
+  EXPECT_EQ(c->delivery().concurrency(), 4u);
+  c = LoadConfig({{"ehr_url", "https://ehr.example.org/fhir/R4"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->delivery().file_sink_dir(), "");
+}
+
+TEST(ConfigTest, PlainHttpEhrOnlyOnLoopback) {
+  EXPECT_TRUE(LoadConfig({{"ehr_url", "http://127.0.0.1:8080/fhir"}}).ok());
+  EXPECT_TRUE(LoadConfig({{"ehr_url", "http://localhost/fhir"}}).ok());
+  EXPECT_TRUE(LoadConfig({{"ehr_url", "http://[::1]:99/fhir"}}).ok());
+  absl::StatusOr<ApplianceConfig> c =
+      LoadConfig({{"ehr_url", "http://ehr.example.org/fhir"}});
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(c.status().message()).find("plain HTTP"),
+            std::string::npos);
+  c = LoadConfig({{"ehr_url", "ftp://x"}});
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  c = LoadConfig({{"ehr_url", "https://e/fhir"},
+                  {"ehr_client_cert_file", "c.pem"}});
+  EXPECT_NE(std::string(c.status().message()).find("--ehr_client_key_file"),
+            std::string::npos);
+  c = LoadConfig({{"delivery_concurrency", "0"}});
+  EXPECT_NE(std::string(c.status().message()).find("delivery.concurrency"),
+            std::string::npos);
+}
+
 TEST(ConfigTest, ParseFlagsSplitsPositionals) {
   const char* argv[] = {"hl7d", "inspect", "--data_dir=/d", "--verbose", "x"};
   FlagMap flags;

@@ -1,5 +1,6 @@
 #include "appliance/intake/intake.h"
 
+#include <chrono>
 #include <ctime>
 #include <memory>
 #include <utility>
@@ -47,6 +48,8 @@ std::string Hl7Timestamp(int64_t micros) {
 // One message in flight: its bytes and everything parsed from them (the
 // Message views `payload`, so they live and die together).
 struct Intake::Work {
+  std::chrono::steady_clock::time_point arrived;
+  int64_t processing_ns = 0;
   std::string payload;
   hl7::Outcome outcome;
   std::string ack_control_id;
@@ -74,15 +77,29 @@ std::string Intake::NextAckControlId() {
   return absl::StrCat(ack_id_prefix_, ++ack_counter_);
 }
 
+namespace {
+
+int64_t NanosSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now() - t)
+      .count();
+}
+
+}  // namespace
+
 void Intake::OnMessage(const PeerContext& peer, std::string payload,
                        AckCallback done) {
   stats_.received++;
   auto work = std::make_shared<Work>();
+  if (options_.observer != nullptr) {
+    work->arrived = std::chrono::steady_clock::now();
+  }
   work->payload = std::move(payload);
   work->done = std::move(done);
   work->ack_control_id = NextAckControlId();
   work->timestamp = Hl7Timestamp(clock_->NowMicros());
   engine_.Process(work->payload, work->AckOpts(options_), &work->outcome);
+  if (options_.observer != nullptr) work->processing_ns = NanosSince(work->arrived);
   Submit(std::move(work), peer, /*oversized=*/false);
 }
 
@@ -91,6 +108,9 @@ void Intake::OnOversized(const PeerContext& peer, std::string prefix,
   stats_.received++;
   stats_.oversized++;
   auto work = std::make_shared<Work>();
+  if (options_.observer != nullptr) {
+    work->arrived = std::chrono::steady_clock::now();
+  }
   work->payload = std::move(prefix);
   work->done = std::move(done);
   work->ack_control_id = NextAckControlId();
@@ -116,6 +136,7 @@ void Intake::OnOversized(const PeerContext& peer, std::string prefix,
                          options_.max_frame_bytes, " bytes")),
         work->AckOpts(options_), hl7::ErrorCode::kApplicationError);
   }
+  if (options_.observer != nullptr) work->processing_ns = NanosSince(work->arrived);
   Submit(std::move(work), peer, /*oversized=*/true);
 }
 
@@ -163,8 +184,11 @@ void Intake::Submit(std::shared_ptr<Work> work, const PeerContext& peer,
     f->set_text(finding.text);
   }
 
-  store_->Submit(std::move(req), [this, work = std::move(work),
-                                  oversized](absl::StatusOr<IntakeResult> r) {
+  std::string type_for_observer;
+  if (options_.observer != nullptr) type_for_observer = meta.message_type();
+  store_->Submit(std::move(req), [this, work = std::move(work), oversized,
+                                  type = std::move(type_for_observer)](
+                                     absl::StatusOr<IntakeResult> r) {
     hl7::Outcome& out = work->outcome;
     if (!r.ok()) {
       // Not stored: never a positive ACK. An AE the sender can retry on.
@@ -177,8 +201,10 @@ void Intake::Submit(std::shared_ptr<Work> work, const PeerContext& peer,
         hl7::Ack ack;
         hl7::BuildAckInto(out.message, findings, hl7::AckCode::kError,
                           work->AckOpts(options_), &ack);
+        Observe(*work, type, ack.code, false, false, oversized);
         work->done(std::move(ack.text), /*close=*/false);
       } else {
+        Observe(*work, type, out.ack.code, false, false, oversized);
         work->done(std::move(out.ack.text), /*close=*/true);
       }
       return;
@@ -202,9 +228,18 @@ void Intake::Submit(std::shared_ptr<Work> work, const PeerContext& peer,
         stats_.rejected++;
         break;
     }
+    Observe(*work, type, out.ack.code, r->duplicate, true, oversized);
     work->done(out.ack.send ? std::move(out.ack.text) : std::string(),
                /*close=*/oversized);
   });
+}
+
+void Intake::Observe(const Work& work, std::string_view type,
+                     hl7::AckCode code, bool duplicate, bool stored,
+                     bool oversized) const {
+  if (options_.observer == nullptr) return;
+  options_.observer->OnAnswered(type, code, duplicate, stored, oversized,
+                                work.processing_ns, NanosSince(work.arrived));
 }
 
 }  // namespace appliance::intake

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "appliance/base/clock.h"
 #include "appliance/hl7/engine.h"
@@ -30,12 +31,29 @@ struct PeerContext {
 // `close` asks the server to close the connection after writing it.
 using AckCallback = std::function<void(std::string ack, bool close)>;
 
+// Sees every answered frame, for metrics. Called on the store's writer
+// thread right before the ACK is released: must be cheap and never block.
+class IntakeObserver {
+ public:
+  virtual ~IntakeObserver() = default;
+  // `type`: "ORU^R01" ("" when MSH could not be parsed); `code`: the ACK
+  // code sent; `stored`: false when the store could not commit (then `code`
+  // is the AE sent instead); `processing_ns`: parse + validate + ACK build
+  // on the I/O thread; `ack_latency_ns`: frame handed to the intake -> ACK
+  // released (includes waiting for and committing the group).
+  virtual void OnAnswered(std::string_view type, hl7::AckCode code,
+                          bool duplicate, bool stored, bool oversized,
+                          int64_t processing_ns, int64_t ack_latency_ns) = 0;
+};
+
 struct IntakeOptions {
   hl7::ValidationPolicy policy;
   hl7::ParseOptions parse;
   std::string ack_application = "HL7APPLIANCE";
   std::string ack_facility;
   size_t max_frame_bytes = 1 << 20;  // For the oversized-frame message.
+  // Not owned; null or outlives the Intake.
+  IntakeObserver* observer = nullptr;
 };
 
 struct IntakeStats {
@@ -68,6 +86,8 @@ class Intake {
   void Submit(std::shared_ptr<Work> work, const PeerContext& peer,
               bool oversized);
   std::string NextAckControlId();
+  void Observe(const Work& work, std::string_view type, hl7::AckCode code,
+               bool duplicate, bool stored, bool oversized) const;
 
   MessageStore* const store_;  // Not owned.
   const Clock* const clock_;   // Not owned.

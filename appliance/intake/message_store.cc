@@ -2,9 +2,12 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+#include <ctime>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "appliance/audit/chain.h"
 #include "appliance/base/status_macros.h"
 #include "appliance/crypto/hash.h"
@@ -37,7 +40,44 @@ std::string Serialize(const google::protobuf::Message& m) {
   return out;
 }
 
+// Statistics keys left out of StoreSummary::counters.
+bool IsStatisticsKey(std::string_view key) {
+  return key.rfind("h/", 0) == 0 || key.rfind("last/", 0) == 0 ||
+         key.rfind("up/", 0) == 0;
+}
+
+std::string SessionKey(int64_t start_us, const char* what) {
+  return absl::StrFormat("up/%020d/%s", start_us, what);
+}
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
+
+std::string HourBucket(int64_t micros) {
+  const time_t secs = static_cast<time_t>(
+      micros >= 0 ? micros / 1000000 : (micros - 999999) / 1000000);
+  struct tm utc;
+  gmtime_r(&secs, &utc);
+  char buf[16];
+  strftime(buf, sizeof(buf), "%Y%m%d%H", &utc);
+  return buf;
+}
+
+std::string HourlyKey(int64_t micros, std::string_view name) {
+  return absl::StrCat("h/", HourBucket(micros), "/", std::string(name));
+}
+
+std::string LatencyBucketName(int64_t latency_us) {
+  for (int64_t bound : kLatencyBoundsUs) {
+    if (latency_us <= bound) return absl::StrCat("latency/le/", bound);
+  }
+  return "latency/le/inf";
+}
 
 std::string PayloadAad(uint64_t seq) { return absl::StrCat("payload/", seq); }
 std::string BundleAad(uint64_t seq) { return absl::StrCat("bundle/", seq); }
@@ -71,6 +111,14 @@ std::string DedupeKey(std::string_view msh3, std::string_view msh4,
   h.Update(msh10);
   const crypto::Sha256Digest d = h.Finish();
   return std::string(crypto::AsBytes(d));
+}
+
+std::string MessageStore::Pseudonym(std::string_view id) const {
+  if (audit_key_.empty()) return "";
+  const crypto::Sha256Digest key =
+      crypto::HmacSha256(audit_key_, "hl7-appliance pseudonym key v1");
+  const crypto::Sha256Digest mac = crypto::HmacSha256(crypto::AsBytes(key), id);
+  return std::string(crypto::AsBytes(mac).substr(0, 16));
 }
 
 std::string StateName(pb::MessageState state) {
@@ -122,8 +170,11 @@ absl::Status MessageStore::Init() {
   ASSIGN_OR_RETURN(keys_, crypto::DataKeyRing::Create(key_file.kek()));
   audit_key_ = std::string(key_file.audit_hmac_key());
   RETURN_IF_ERROR(LoadOrCreateDataKey());
+  session_start_us_ = clock_->NowMicros();
   RETURN_IF_ERROR(WriteStandaloneAudit(pb::AUDIT_APPLIANCE_STARTED,
-                                       "message store opened"));
+                                       "message store opened", "beat"));
+  writer_last_wake_ns_ = SteadyNanos();
+  writer_running_ = true;
   writer_ = std::thread([this] { WriterLoop(); });
   return absl::OkStatus();
 }
@@ -214,10 +265,14 @@ absl::Status MessageStore::WriteCheckpoint(store::WriteTxn& txn,
 }
 
 absl::Status MessageStore::WriteStandaloneAudit(pb::AuditEventType type,
-                                                const std::string& detail) {
+                                                const std::string& detail,
+                                                const char* session_record) {
   Heads heads;
   RETURN_IF_ERROR(store::RunInWriteTxn(*env_, [&](store::WriteTxn& txn) {
     heads = heads_;
+    if (session_record != nullptr) {
+      RETURN_IF_ERROR(WriteSessionRecord(txn, session_record));
+    }
     pb::AuditRecord r;
     r.set_time_us(clock_->NowMicros());
     r.set_type(type);
@@ -228,7 +283,85 @@ absl::Status MessageStore::WriteStandaloneAudit(pb::AuditEventType type,
     return WriteCheckpoint(txn, heads);
   }));
   heads_ = heads;
+  if (session_record != nullptr) latency_carry_.clear();
   return absl::OkStatus();
+}
+
+absl::Status MessageStore::AddCounters(
+    store::WriteTxn& txn, const std::map<std::string, uint64_t>& deltas) const {
+  ASSIGN_OR_RETURN(store::Dbi counters, Db("counters"));
+  for (const auto& [name, delta] : deltas) {
+    ASSIGN_OR_RETURN(std::optional<std::string_view> old,
+                     txn.Find(counters, name));
+    uint64_t value = delta;
+    if (old.has_value()) {
+      ASSIGN_OR_RETURN(uint64_t prev, store::DecodeU64BE(*old));
+      value += prev;
+    }
+    RETURN_IF_ERROR(txn.Put(counters, name, store::EncodeU64BE(value)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MessageStore::WriteSessionRecord(store::WriteTxn& txn,
+                                              const char* what) {
+  ASSIGN_OR_RETURN(store::Dbi counters, Db("counters"));
+  RETURN_IF_ERROR(AddCounters(txn, latency_carry_));
+  return txn.Put(
+      counters, SessionKey(session_start_us_, what),
+      store::EncodeU64BE(static_cast<uint64_t>(clock_->NowMicros())));
+}
+
+WriteJob MessageStore::HeartbeatJob() {
+  return [this](store::WriteTxn& txn, AuditAppender&) -> absl::Status {
+    ASSIGN_OR_RETURN(store::Dbi counters, Db("counters"));
+    return txn.Put(
+        counters, SessionKey(session_start_us_, "beat"),
+        store::EncodeU64BE(static_cast<uint64_t>(clock_->NowMicros())));
+  };
+}
+
+void MessageStore::Heartbeat(WriteJobCallback done) {
+  SubmitJob(HeartbeatJob(), std::move(done));
+}
+
+bool MessageStore::WriterAlive(std::chrono::milliseconds max_quiet) const {
+  if (!writer_running_.load()) return false;
+  const int64_t quiet_ns = SteadyNanos() - writer_last_wake_ns_.load();
+  return quiet_ns <=
+         std::chrono::duration_cast<std::chrono::nanoseconds>(max_quiet)
+             .count();
+}
+
+void MessageStore::CarryLatencies(const std::vector<Pending>& batch,
+                                  int64_t committed_us) {
+  for (const Pending& p : batch) {
+    const int64_t received = p.request.meta.received_at_us();
+    if (received <= 0) continue;
+    const int64_t latency = std::max<int64_t>(0, committed_us - received);
+    latency_carry_[HourlyKey(received, "latency/count")]++;
+    latency_carry_[HourlyKey(received, "latency/sum_us")] +=
+        static_cast<uint64_t>(latency);
+    latency_carry_[HourlyKey(received, LatencyBucketName(latency))]++;
+  }
+}
+
+absl::StatusOr<std::map<std::string, uint64_t>> MessageStore::ReadCounters(
+    std::string_view prefix, std::string_view from) const {
+  std::map<std::string, uint64_t> out;
+  const std::string_view start = from > prefix ? from : prefix;
+  ASSIGN_OR_RETURN(store::Dbi counters, Db("counters"));
+  ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(counters));
+  absl::StatusOr<store::KeyValue> kv =
+      start.empty() ? c.First() : c.Seek(start);
+  for (; kv.ok(); kv = c.Next()) {
+    if (kv->key.compare(0, prefix.size(), prefix) != 0) break;
+    ASSIGN_OR_RETURN(uint64_t v, store::DecodeU64BE(kv->value));
+    out.emplace(std::string(kv->key), v);
+  }
+  if (!kv.ok() && !absl::IsNotFound(kv.status())) return kv.status();
+  return out;
 }
 
 void MessageStore::Submit(IntakeRequest request, IntakeCallback done) {
@@ -267,10 +400,14 @@ absl::Status MessageStore::RunJobs(std::vector<PendingJob>& jobs, size_t begin,
       absl::Status s = jobs[i].job(txn, audit);
       if (!s.ok()) return s;
     }
+    RETURN_IF_ERROR(AddCounters(txn, latency_carry_));
     if (!audit.appended()) return absl::OkStatus();
     return WriteCheckpoint(txn, heads);
   });
-  if (status.ok()) heads_ = heads;
+  if (status.ok()) {
+    heads_ = heads;
+    latency_carry_.clear();
+  }
   for (size_t i = begin; i < end; ++i) statuses[i] = status;
   return status;
 }
@@ -299,7 +436,8 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
   ASSIGN_OR_RETURN(store::Dbi dedupe, Db("dedupe"));
   ASSIGN_OR_RETURN(store::Dbi pipeline, Db("pipeline"));
   ASSIGN_OR_RETURN(store::Dbi counters, Db("counters"));
-  std::map<std::string, uint64_t> counter_delta;
+  std::map<std::string, uint64_t> counter_delta = latency_carry_;
+  std::map<std::string, uint64_t> last_seen;  // "last/<type>" -> time (us).
   const int64_t now = clock_->NowMicros();
 
   for (Pending& p : batch) {
@@ -337,6 +475,9 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
         RETURN_IF_ERROR(AppendAudit(txn, heads, std::move(r)));
         counter_delta["duplicates"]++;
         counter_delta[absl::StrCat("ack/", AckText(meta.ack_code()))]++;
+        counter_delta[HourlyKey(req.meta.received_at_us(), "duplicates")]++;
+        counter_delta[HourlyKey(req.meta.received_at_us(),
+                                absl::StrCat("ack/", AckText(meta.ack_code())))]++;
         result.seq = seq;
         result.duplicate = true;
         result.ack_code = meta.ack_code();
@@ -402,20 +543,27 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
     counter_delta[absl::StrCat("received/", type)]++;
     counter_delta[absl::StrCat("ack/", AckText(meta.ack_code()))]++;
     counter_delta[absl::StrCat("ack/", type, "/", AckText(meta.ack_code()))]++;
+    const int64_t at = meta.received_at_us();
+    counter_delta[HourlyKey(at, absl::StrCat("received/", type))]++;
+    counter_delta[HourlyKey(at,
+                            absl::StrCat("outcome/", AckText(meta.ack_code())))]++;
+    counter_delta[HourlyKey(at, absl::StrCat("ack/", AckText(meta.ack_code())))]++;
+    uint64_t& last = last_seen[absl::StrCat("last/", type)];
+    last = std::max(last, static_cast<uint64_t>(std::max<int64_t>(at, 0)));
     result.seq = seq;
     result.ack_code = meta.ack_code();
     results.push_back(result);
   }
 
-  for (const auto& [name, delta] : counter_delta) {
+  RETURN_IF_ERROR(AddCounters(txn, counter_delta));
+  for (const auto& [name, at] : last_seen) {
     ASSIGN_OR_RETURN(std::optional<std::string_view> old,
                      txn.Find(counters, name));
-    uint64_t value = delta;
     if (old.has_value()) {
       ASSIGN_OR_RETURN(uint64_t prev, store::DecodeU64BE(*old));
-      value += prev;
+      if (prev >= at) continue;
     }
-    RETURN_IF_ERROR(txn.Put(counters, name, store::EncodeU64BE(value)));
+    RETURN_IF_ERROR(txn.Put(counters, name, store::EncodeU64BE(at)));
   }
   return WriteCheckpoint(txn, heads);
 }
@@ -424,13 +572,39 @@ void MessageStore::WriterLoop() {
   std::vector<Pending> batch;
   std::vector<PendingJob> jobs;
   std::vector<IntakeResult> results;
+  const bool beats = options_.heartbeat_interval.count() > 0;
+  auto next_beat = std::chrono::steady_clock::now() +
+                   options_.heartbeat_interval;
   while (true) {
     batch.clear();
     jobs.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock,
-               [&] { return stopping_ || !queue_.empty() || !jobs_.empty(); });
+      auto ready = [&] {
+        return stopping_ || !queue_.empty() || !jobs_.empty();
+      };
+      if (beats) {
+        cv_.wait_until(lock, next_beat, ready);
+      } else {
+        cv_.wait(lock, ready);
+      }
+      writer_last_wake_ns_ = SteadyNanos();
+      if (beats && std::chrono::steady_clock::now() >= next_beat) {
+        next_beat = std::chrono::steady_clock::now() +
+                    options_.heartbeat_interval;
+        if (!stopping_) {
+          jobs_.push_back(PendingJob{HeartbeatJob(), [](absl::Status s) {
+                                       if (!s.ok()) {
+                                         LOG(WARNING)
+                                             << "uptime heartbeat not "
+                                                "recorded: "
+                                             << s;
+                                       }
+                                     },
+                                     std::chrono::steady_clock::now()});
+        }
+      }
+      if (!ready()) continue;  // Woken for the heartbeat only: none due.
       if (queue_.empty() && jobs_.empty()) break;  // Stopping and drained.
       while (!queue_.empty() && batch.size() < options_.max_batch) {
         batch.push_back(std::move(queue_.front()));
@@ -451,6 +625,7 @@ void MessageStore::WriterLoop() {
     if (!batch.empty()) CommitIntakeBatch(batch, results);
     if (!jobs.empty()) CommitJobs(jobs);
   }
+  writer_running_ = false;
 }
 
 void MessageStore::CommitIntakeBatch(std::vector<Pending>& batch,
@@ -464,6 +639,8 @@ void MessageStore::CommitIntakeBatch(std::vector<Pending>& batch,
       });
   if (status.ok()) {
     heads_ = heads;
+    latency_carry_.clear();
+    CarryLatencies(batch, clock_->NowMicros());
     commits_++;
     if (!healthy_.exchange(true)) LOG(INFO) << "message store commits again";
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
@@ -488,7 +665,7 @@ void MessageStore::Stop() {
   if (writer_.joinable()) {
     writer_.join();
     absl::Status s = WriteStandaloneAudit(pb::AUDIT_APPLIANCE_STOPPED,
-                                          "message store closed");
+                                          "message store closed", "stop");
     if (!s.ok()) LOG(WARNING) << "could not audit the stop: " << s;
   }
 }
@@ -519,6 +696,7 @@ absl::StatusOr<StoreSummary> MessageStore::Summarize() const {
   ASSIGN_OR_RETURN(store::Cursor cc, txn.OpenCursor(counters));
   kv = cc.First();
   for (; kv.ok(); kv = cc.Next()) {
+    if (IsStatisticsKey(kv->key)) continue;
     ASSIGN_OR_RETURN(uint64_t v, store::DecodeU64BE(kv->value));
     summary.counters[std::string(kv->key)] = v;
   }

@@ -22,13 +22,36 @@
 //   pipeline  seq -> PipelineEntry
 //   audit     audit seq -> AuditRecord (hash-chained; meta holds the
 //             HMAC-authenticated checkpoint of the head, see audit/chain.h)
-//   counters  text key ("received/ORU^R01", "ack/AA", ...) -> u64
+//   counters  text key ("received/ORU^R01", "ack/AA", ...) -> u64; also the
+//             persistent statistics of the ops dashboard (see "Statistics
+//             keys" below)
 //   bundles   seq -> DataKeyRing::Seal(Bundle JSON, "bundle/<seq>"), written
 //             by the mapping stage (see pipeline/mapping_worker.h)
 //
 // Besides intake requests, the writer thread runs generic write jobs
 // (SubmitJob): later pipeline stages change records through them, so the
 // store keeps exactly one LMDB writer.
+//
+// Statistics keys (in `counters`, u64 big-endian values; UTC hours
+// "YYYYMMDDHH"), written in the same transactions as the messages so a
+// restart keeps them:
+//   h/<hour>/received/<type>     new messages received (duplicates excluded)
+//   h/<hour>/outcome/<AA|AE|AR>  the ACK code of those new messages
+//   h/<hour>/ack/<AA|AE|AR>      ACKs sent, duplicates included
+//   h/<hour>/duplicates          repeats answered
+//   h/<hour>/latency/count, h/<hour>/latency/sum_us and
+//   h/<hour>/latency/le/<bound_us|inf>  receive-to-commit latency of each
+//                                message (non-cumulative histogram buckets,
+//                                kLatencyBoundsUs); a commit's latencies are
+//                                written by the next transaction (any kind)
+//   h/<hour>/<other>             added by later stages via AddCounters()
+//                                (e.g. "h/<hour>/failed" by delivery)
+//   last/<type>                  time (us) the last message of a type arrived
+//   up/<start_us>/beat           session started at start_us (20 digits): the
+//                                last heartbeat (every heartbeat_interval)
+//   up/<start_us>/stop           the session's clean stop time; absent after
+//                                a crash (down from the last heartbeat)
+// Summarize() leaves these out of StoreSummary::counters.
 #ifndef APPLIANCE_INTAKE_MESSAGE_STORE_H_
 #define APPLIANCE_INTAKE_MESSAGE_STORE_H_
 
@@ -42,6 +65,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -65,7 +89,25 @@ struct MessageStoreOptions {
   uint64_t max_map_bytes = 16ull << 30;
   size_t max_batch = 512;
   bool read_only = false;  // For inspection: no writer thread, no key needed.
+  // The writer thread records an uptime heartbeat this often (one small
+  // write job). Zero disables the periodic heartbeat (tests call
+  // Heartbeat()).
+  std::chrono::milliseconds heartbeat_interval{60000};
 };
+
+// Upper bounds (microseconds) of the latency histogram buckets kept in the
+// statistics keys; a last bucket "inf" takes the rest.
+inline constexpr int64_t kLatencyBoundsUs[] = {
+    500,    1000,   2000,    5000,    10000,   20000,  50000,
+    100000, 200000, 500000, 1000000, 2000000, 5000000};
+
+// "2026010112" for a time in the 12:00 UTC hour of 2026-01-01.
+std::string HourBucket(int64_t micros);
+// "h/<HourBucket(micros)>/<name>".
+std::string HourlyKey(int64_t micros, std::string_view name);
+// Key of the bucket of kLatencyBoundsUs that `latency_us` falls in, without
+// the "h/<hour>/" prefix: "latency/le/500" ... "latency/le/inf".
+std::string LatencyBucketName(int64_t latency_us);
 
 // One received message, as the intake hands it to the store.
 struct IntakeRequest {
@@ -146,8 +188,26 @@ class MessageStore {
   // joins the writer. Idempotent.
   void Stop();
 
+  // Adds `deltas` to the named counters inside a write job's transaction
+  // (e.g. {HourlyKey(now, "failed"), 1} from the delivery stage).
+  absl::Status AddCounters(store::WriteTxn& txn,
+                           const std::map<std::string, uint64_t>& deltas) const;
+
+  // Records an uptime heartbeat now (a write job); `done` as for SubmitJob.
+  void Heartbeat(WriteJobCallback done);
+
+  // The counters whose key starts with `prefix` and is >= `from` (one read
+  // transaction).
+  absl::StatusOr<std::map<std::string, uint64_t>> ReadCounters(
+      std::string_view prefix, std::string_view from = {}) const;
+
   // False after a failed commit until a later one succeeds.
   bool healthy() const { return healthy_.load(); }
+  // True while the writer thread runs and has not been stuck: it woke up (to
+  // commit or for its heartbeat) within `max_quiet` of real time.
+  bool WriterAlive(std::chrono::milliseconds max_quiet) const;
+  // Start of this session (the key of its "up/<start_us>/..." records).
+  int64_t session_start_us() const { return session_start_us_; }
   uint64_t commits() const { return commits_.load(); }
   uint64_t commit_failures() const { return commit_failures_.load(); }
 
@@ -166,6 +226,12 @@ class MessageStore {
   absl::StatusOr<pb::PipelineEntry> GetPipelineEntry(uint64_t seq) const;
   // Decrypted Bundle JSON of a mapped message: PHI. NOT_FOUND when none.
   absl::StatusOr<std::string> ReadBundle(uint64_t seq) const;
+
+  // A keyed one-way pseudonym of `id` (16 bytes): HMAC-SHA256 under a key
+  // derived from the key file's audit key. For index values (e.g. the
+  // per-patient delivery order) that must not reveal whom they are about.
+  // Empty when read-only (no key file loaded).
+  std::string Pseudonym(std::string_view id) const;
 
   // The data keys, for jobs that seal records; null when read-only.
   const crypto::DataKeyRing* keys() const { return keys_.get(); }
@@ -207,14 +273,22 @@ class MessageStore {
                            pb::AuditRecord record);
   // Rewrites the authenticated checkpoint of the audit head in `heads`.
   absl::Status WriteCheckpoint(store::WriteTxn& txn, const Heads& heads);
+  // With `session_record` ("beat" at start, "stop" at stop), the uptime
+  // record of this session (and pending latency statistics) go in the same
+  // transaction.
   absl::Status WriteStandaloneAudit(pb::AuditEventType type,
-                                    const std::string& detail);
+                                    const std::string& detail,
+                                    const char* session_record = nullptr);
   void CommitIntakeBatch(std::vector<Pending>& batch,
                          std::vector<IntakeResult>& results);
   // Runs `jobs` in one transaction; on failure, each in its own.
   void CommitJobs(std::vector<PendingJob>& jobs);
   absl::Status RunJobs(std::vector<PendingJob>& jobs, size_t begin, size_t end,
                        std::vector<absl::Status>& statuses);
+  WriteJob HeartbeatJob();
+  // Adds the latencies of a committed batch to latency_carry_.
+  void CarryLatencies(const std::vector<Pending>& batch, int64_t committed_us);
+  absl::Status WriteSessionRecord(store::WriteTxn& txn, const char* what);
 
   const MessageStoreOptions options_;
   const Clock* const clock_;  // Not owned.
@@ -233,6 +307,13 @@ class MessageStore {
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> commit_failures_{0};
   bool stopped_ = false;
+  int64_t session_start_us_ = 0;
+  // Latency statistics of committed messages not yet written: the next
+  // transaction of the writer adds them (writer thread only).
+  std::map<std::string, uint64_t> latency_carry_;
+  std::atomic<bool> writer_running_{false};
+  // steady_clock nanoseconds of the writer's last wake-up.
+  std::atomic<int64_t> writer_last_wake_ns_{0};
 };
 
 // The dedupe key of a message: SHA-256 of MSH-3, MSH-4 and MSH-10 (raw),

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/str_format.h"
 #include "appliance/base/test_util.h"
 #include "appliance/crypto/hash.h"
 #include "gtest/gtest.h"
@@ -306,6 +307,100 @@ TEST(MessageStoreTest, SubmitAfterStopIsRefused) {
   absl::StatusOr<IntakeResult> r =
       SubmitAndWait(**store, Request("X", pb::ACK_CODE_ACCEPT, "m"));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+}
+
+
+absl::Status HeartbeatAndWait(MessageStore& store) {
+  std::promise<absl::Status> p;
+  store.Heartbeat([&](absl::Status s) { p.set_value(s); });
+  return p.get_future().get();
+}
+
+TEST(MessageStoreStatsTest, HourBuckets) {
+  EXPECT_EQ(HourBucket(1767225600000000), "2026010100");  // 2026-01-01 00:00.
+  EXPECT_EQ(HourlyKey(1767225600000000 + 3599999999, "ack/AA"),
+            "h/2026010100/ack/AA");
+  EXPECT_EQ(LatencyBucketName(0), "latency/le/500");
+  EXPECT_EQ(LatencyBucketName(501), "latency/le/1000");
+  EXPECT_EQ(LatencyBucketName(99999999), "latency/le/inf");
+}
+
+TEST(MessageStoreStatsTest, WritesHourlyStatisticsAndSessions) {
+  const std::string dir = test_util::NewTempDir("stats");
+  FakeClock clock;  // 2026-01-01T00:00Z.
+  const int64_t t0 = clock.NowMicros();
+  MessageStoreOptions o = Options(dir);
+  o.heartbeat_interval = std::chrono::milliseconds(0);
+  {
+    auto store = MessageStore::Open(o, &clock);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto req = [&](const std::string& id, pb::AckCode code) {
+      IntakeRequest r = Request(id, code, "MSH|" + id);
+      r.meta.set_received_at_us(clock.NowMicros());
+      return r;
+    };
+    ASSERT_TRUE(SubmitAndWait(**store, req("A", pb::ACK_CODE_ACCEPT)).ok());
+    ASSERT_TRUE(SubmitAndWait(**store, req("B", pb::ACK_CODE_REJECT)).ok());
+    ASSERT_TRUE(SubmitAndWait(**store, req("A", pb::ACK_CODE_ACCEPT)).ok());
+    clock.Advance(int64_t{3600} * 1000000);  // Next hour.
+    ASSERT_TRUE(SubmitAndWait(**store, req("C", pb::ACK_CODE_ERROR)).ok());
+    clock.Advance(60 * 1000000);
+    ASSERT_TRUE(HeartbeatAndWait(**store).ok());  // Also flushes latencies.
+    auto c = (*store)->ReadCounters("h/");
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ((*c)["h/2026010100/received/ORU^R01"], 2u);
+    EXPECT_EQ((*c)["h/2026010100/outcome/AA"], 1u);
+    EXPECT_EQ((*c)["h/2026010100/outcome/AR"], 1u);
+    EXPECT_EQ((*c)["h/2026010100/ack/AA"], 2u);  // Duplicate answered again.
+    EXPECT_EQ((*c)["h/2026010100/duplicates"], 1u);
+    EXPECT_EQ((*c)["h/2026010101/outcome/AE"], 1u);
+    EXPECT_EQ((*c)["h/2026010100/latency/count"], 3u);
+    EXPECT_EQ((*c)["h/2026010101/latency/count"], 1u);
+    auto last = (*store)->ReadCounters("last/");
+    ASSERT_TRUE(last.ok());
+    EXPECT_EQ((*last)["last/ORU^R01"],
+              static_cast<uint64_t>(t0 + int64_t{3600} * 1000000));
+    // Statistics keys stay out of the summary's counters.
+    auto sum = (*store)->Summarize();
+    ASSERT_TRUE(sum.ok());
+    for (const auto& [name, n] : sum->counters) {
+      EXPECT_NE(name.substr(0, 2), "h/") << name;
+      EXPECT_NE(name.substr(0, 3), "up/") << name;
+    }
+    EXPECT_EQ(sum->counters["received/ORU^R01"], 3u);
+    clock.Advance(60 * 1000000);
+  }  // Clean stop.
+  auto store = MessageStore::Open(o, &clock);
+  ASSERT_TRUE(store.ok());
+  auto up = (*store)->ReadCounters("up/");
+  ASSERT_TRUE(up.ok());
+  const std::string first = absl::StrFormat("up/%020d/", t0);
+  EXPECT_EQ((*up)[first + "beat"],
+            static_cast<uint64_t>(t0 + int64_t{3660} * 1000000));
+  EXPECT_EQ((*up)[first + "stop"],
+            static_cast<uint64_t>(t0 + int64_t{3720} * 1000000));
+  EXPECT_EQ(up->size(), 3u);  // + the new session's start beat.
+  EXPECT_EQ((*store)->session_start_us(), t0 + int64_t{3720} * 1000000);
+  EXPECT_TRUE((*store)->WriterAlive(std::chrono::milliseconds(60000)));
+}
+
+TEST(MessageStoreStatsTest, PeriodicHeartbeat) {
+  const std::string dir = test_util::NewTempDir("beat");
+  FakeClock clock;
+  MessageStoreOptions o = Options(dir);
+  o.heartbeat_interval = std::chrono::milliseconds(20);
+  auto store = MessageStore::Open(o, &clock);
+  ASSERT_TRUE(store.ok());
+  const std::string key =
+      absl::StrFormat("up/%020d/beat", (*store)->session_start_us());
+  clock.Advance(5000000);
+  for (int i = 0; i < 200; ++i) {
+    auto up = (*store)->ReadCounters("up/");
+    ASSERT_TRUE(up.ok());
+    if ((*up)[key] == static_cast<uint64_t>(clock.NowMicros())) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL() << "no heartbeat recorded";
 }
 
 }  // namespace

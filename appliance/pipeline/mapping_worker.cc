@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/base/status_macros.h"
+#include "appliance/pipeline/store_util.h"
 #include "appliance/store/keys.h"
 
 namespace appliance::pipeline {
@@ -18,31 +19,8 @@ namespace {
 namespace pb = ::hl7appliance::store::v1;
 
 constexpr char kActor[] = "mapper";
-constexpr size_t kMaxDetail = 200;  // Audit details stay short.
 constexpr size_t kScanPage = 256;
 constexpr uint64_t kNoRescan = std::numeric_limits<uint64_t>::max();
-
-std::string Serialize(const google::protobuf::Message& m) {
-  std::string out;
-  m.SerializeToString(&out);
-  return out;
-}
-
-template <typename T>
-absl::Status GetProto(const store::WriteTxn& txn, store::Dbi dbi, uint64_t seq,
-                      T* out) {
-  ASSIGN_OR_RETURN(std::string_view v, txn.Get(dbi, store::EncodeU64BE(seq)));
-  if (!out->ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-    return absl::DataLossError(absl::StrCat(
-        "record ", seq, " of ", std::string(dbi.name()), " does not parse"));
-  }
-  return absl::OkStatus();
-}
-
-std::string Truncate(std::string s) {
-  if (s.size() > kMaxDetail) s.resize(kMaxDetail);
-  return s;
-}
 
 // Waits for the callbacks of a group of submitted jobs.
 class JobGroup {
@@ -209,6 +187,16 @@ absl::StatusOr<size_t> MappingWorker::Round() {
       }
     }
     scan_from_ = next_from;
+    if (options_.on_mapped) {
+      uint64_t first_mapped = 0;
+      for (size_t i = 0; i < statuses.size(); ++i) {
+        if (statuses[i].ok() && !outcomes[i]->held) {
+          first_mapped = outcomes[i]->seq;
+          break;
+        }
+      }
+      if (first_mapped != 0) options_.on_mapped(first_mapped);
+    }
     if (!first_error.ok()) return first_error;
     return pending.size();
   }
@@ -254,6 +242,12 @@ MappingWorker::Outcome MappingWorker::MapOne(const pb::PipelineEntry& entry,
     return out;
   }
   out.bundle = std::move(result.bundle);
+  for (const fhir::MappedEntry& e : result.entries) {
+    if (e.resource_type == "Patient") {
+      out.order_key = store_->Pseudonym(e.id);
+      break;
+    }
+  }
   return out;
 }
 
@@ -288,6 +282,7 @@ intake::WriteJob MappingWorker::MakeJob(
       if (old.has_value()) RETURN_IF_ERROR(txn.Delete(bundles, key));
     } else {
       entry.clear_last_error();
+      entry.set_order_key(outcome->order_key);
       ASSIGN_OR_RETURN(
           std::string sealed,
           store_->keys()->Seal(outcome->bundle, intake::BundleAad(seq)));
@@ -307,7 +302,7 @@ intake::WriteJob MappingWorker::MakeJob(
     r.set_message_sha256(meta.raw_sha256());
     const std::string type =
         meta.message_type().empty() ? "unknown" : meta.message_type();
-    r.set_detail(Truncate(
+    r.set_detail(TruncateDetail(
         outcome->held ? absl::StrCat(type, " held: ", outcome->reason)
                       : absl::StrCat(type, " mapped: ", outcome->summary)));
     return audit.Append(std::move(r));

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,9 @@ struct MappingWorkerOptions {
   // How often the store is scanned for new PENDING entries without a
   // Notify(), and the back-off after a failed commit.
   absl::Duration poll_interval = absl::Milliseconds(200);
+  // Called on the worker thread after a round committed Bundles, with the
+  // lowest seq it mapped (wakes the delivery stage).
+  std::function<void(uint64_t first_seq)> on_mapped;
 };
 
 struct MappingWorkerStats {
@@ -103,6 +107,7 @@ class MappingWorker {
     std::string reason;   // When held: no PHI.
     std::string bundle;   // When mapped: PHI.
     std::string summary;  // Audit detail: type, entries, terminology version.
+    std::string order_key;  // Pseudonym of the Patient id (delivery order).
   };
 
   void Loop();

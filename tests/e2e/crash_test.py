@@ -69,10 +69,11 @@ class CrashTest(unittest.TestCase):
             self.assertFalse(missing, "acknowledged but lost after SIGKILL: %s" % sorted(missing)[:5])
             self.assertEqual(summary["messages"], len(rows))
             # Every accepted message has one pipeline entry, waiting for or
-            # done with the mapping stage.
+            # done with the mapping and delivery stages.
             self.assertEqual(
                 summary.get("pipeline entries", 0),
-                sum(summary.get("state " + s, 0) for s in ("PENDING", "MAPPED", "HELD")))
+                sum(summary.get("state " + s, 0)
+                    for s in ("PENDING", "MAPPED", "HELD", "RETRYING", "DELIVERED")))
             self.assertTrue(all(row["ack"] == "ACCEPT" for row in rows))
 
         # Resending everything acknowledged stores nothing new.

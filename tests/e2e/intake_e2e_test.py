@@ -53,7 +53,8 @@ class IntakeE2ETest(unittest.TestCase):
         self.assertEqual(summary["messages"], 7)
         # The accepted ones are queued; the mapping stage may have moved them on.
         self.assertEqual(
-            sum(summary.get("state " + s, 0) for s in ("PENDING", "MAPPED", "HELD")), 5)
+            sum(summary.get("state " + s, 0)
+                for s in ("PENDING", "MAPPED", "HELD", "RETRYING", "DELIVERED")), 5)
 
     def test_pipelined_frames_are_answered_in_order(self):
         ids = ["PIPE-%03d" % i for i in range(50)]
@@ -90,7 +91,8 @@ class IntakeE2ETest(unittest.TestCase):
         summary, _ = self.d.inspect()
         self.assertEqual(summary["messages"], 1)  # Recognised as a repeat.
 
-    def test_accepted_messages_are_mapped_by_the_running_appliance(self):
+    def test_accepted_messages_are_mapped_and_delivered_by_the_running_appliance(self):
+        import glob
         import time
         self.assertEqual(h.msa(h.send_one(self.d.port, h.message("MAP-1")))[0], "AA")
         deadline = time.time() + 15
@@ -98,10 +100,19 @@ class IntakeE2ETest(unittest.TestCase):
         while time.time() < deadline:
             _, rows = self.d.inspect()
             state = rows[0]["state"]
-            if state != "PENDING":
+            if state not in ("PENDING", "MAPPED"):
                 break
             time.sleep(0.1)
-        self.assertEqual(state, "MAPPED")
+        # Without an EHR configured, the Bundle goes to the file sink beside
+        # the data directory (the embedded default).
+        self.assertEqual(state, "DELIVERED")
+        files = glob.glob(self.d.data_dir + ".out/bundles-*.ndjson")
+        self.assertEqual(len(files), 1)
+        with open(files[0]) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(len(lines), 1)
+        self.assertIn('"resourceType":"Bundle"', lines[0])
+        self.assertIn("MRN-MAP-1", lines[0])
 
     def test_garbage_gets_a_well_formed_ar(self):
         ack = h.send_one(self.d.port, b"this is not HL7")

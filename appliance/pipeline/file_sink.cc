@@ -1,0 +1,131 @@
+#include "appliance/pipeline/file_sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace appliance::pipeline {
+namespace {
+
+absl::Status Errno(const std::string& what) {
+  return absl::InternalError(absl::StrCat(what, ": ", strerror(errno)));
+}
+
+// Writes all of `data` (retrying short writes and EINTR).
+absl::Status WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("write");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FileSink>> FileSink::Open(
+    FileSinkOptions options, const Clock* clock) {
+  if (options.dir.empty()) {
+    return absl::InvalidArgumentError("file sink: no directory");
+  }
+  if (::mkdir(options.dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Errno(absl::StrCat("file sink: mkdir ", options.dir));
+  }
+  struct stat st;
+  if (::stat(options.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("file sink: ", options.dir, " is not a directory"));
+  }
+  if (::access(options.dir.c_str(), W_OK) != 0) {
+    return Errno(absl::StrCat("file sink: ", options.dir, " is not writable"));
+  }
+  return std::unique_ptr<FileSink>(new FileSink(std::move(options), clock));
+}
+
+FileSink::~FileSink() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string FileSink::current_file() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return path_;
+}
+
+absl::Status FileSink::Rotate() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  const std::string stamp =
+      absl::FormatTime("%Y%m%dT%H%M%S", absl::FromUnixMicros(clock_->NowMicros()),
+                       absl::UTCTimeZone());
+  // Several files may start within one second; the counter (and O_EXCL) keep
+  // their names apart, also from files of an earlier run.
+  for (int tries = 0; tries < 1000; ++tries) {
+    path_ = absl::StrCat(options_.dir, "/bundles-", stamp, "-", ++files_,
+                         ".ndjson");
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+                 0600);
+    if (fd_ >= 0) {
+      size_ = 0;
+      // Make the new name itself durable.
+      const int dfd = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY);
+      if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+      }
+      return absl::OkStatus();
+    }
+    if (errno != EEXIST) return Errno(absl::StrCat("open ", path_));
+  }
+  return absl::InternalError("file sink: no free file name");
+}
+
+AttemptResult FileSink::Deliver(uint64_t /*seq*/, std::string_view bundle) {
+  const absl::Time start = absl::Now();
+  AttemptResult r;
+  std::string line(bundle);
+  line.push_back('\n');
+  absl::Status s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fd_ < 0 || (size_ > 0 && size_ + line.size() > options_.rotate_bytes)) {
+      s = Rotate();
+    }
+    if (s.ok()) s = WriteAll(fd_, line);
+    if (s.ok() && ::fdatasync(fd_) != 0) s = Errno("fdatasync");
+    if (s.ok()) {
+      size_ += line.size();
+    } else if (fd_ >= 0) {
+      // Cut off what may have been written of this line, so the file stays
+      // valid NDJSON, and start a new file next time.
+      if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+        s = absl::Status(s.code(), absl::StrCat(s.message(), "; ftruncate: ",
+                                                strerror(errno)));
+      }
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  r.latency = absl::Now() - start;
+  if (s.ok()) {
+    r.disposition = Disposition::kDelivered;
+  } else {
+    r.disposition = Disposition::kRetry;
+    r.error = absl::StrCat("file sink: ", s.message());
+  }
+  return r;
+}
+
+}  // namespace appliance::pipeline

@@ -1,0 +1,99 @@
+#include "appliance/pipeline/file_sink.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "appliance/base/clock.h"
+#include "appliance/base/test_util.h"
+#include "gtest/gtest.h"
+
+namespace appliance::pipeline {
+namespace {
+
+std::vector<std::string> ListFiles(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') names.push_back(e->d_name);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(FileSinkTest, AppendsLinesAndRotatesBySize) {
+  const std::string dir = test_util::NewTempDir("sink") + "/out";
+  FakeClock clock;
+  auto sink = FileSink::Open({dir, 100}, &clock);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  EXPECT_EQ((*sink)->name(), "file:" + dir);
+  const std::string a(40, 'a'), b(40, 'b'), c(40, 'c');
+  for (const std::string* s : {&a, &b, &c}) {
+    AttemptResult r = (*sink)->Deliver(1, *s);
+    ASSERT_EQ(r.disposition, Disposition::kDelivered) << r.error;
+  }
+  // 41 + 41 bytes fit in 100; the third line starts a second file.
+  const std::vector<std::string> files = ListFiles(dir);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0], "bundles-20260101T000000-1.ndjson");
+  EXPECT_EQ(Slurp(dir + "/" + files[0]), a + "\n" + b + "\n");
+  EXPECT_EQ(Slurp(dir + "/" + files[1]), c + "\n");
+  struct stat st;
+  ASSERT_EQ(stat((dir + "/" + files[0]).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);  // PHI: owner only.
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST(FileSinkTest, ALineLargerThanTheLimitGetsAFileOfItsOwn) {
+  const std::string dir = test_util::NewTempDir("sink") + "/out";
+  FakeClock clock;
+  auto sink = FileSink::Open({dir, 10}, &clock);
+  ASSERT_TRUE(sink.ok());
+  ASSERT_EQ((*sink)->Deliver(1, std::string(50, 'x')).disposition,
+            Disposition::kDelivered);
+  ASSERT_EQ((*sink)->Deliver(2, "y").disposition, Disposition::kDelivered);
+  EXPECT_EQ(ListFiles(dir).size(), 2u);
+}
+
+TEST(FileSinkTest, NewRunDoesNotOverwriteEarlierFiles) {
+  const std::string dir = test_util::NewTempDir("sink") + "/out";
+  FakeClock clock;
+  {
+    auto sink = FileSink::Open({dir, 1 << 20}, &clock);
+    ASSERT_TRUE(sink.ok());
+    ASSERT_EQ((*sink)->Deliver(1, "first").disposition, Disposition::kDelivered);
+  }
+  auto sink = FileSink::Open({dir, 1 << 20}, &clock);  // Same second.
+  ASSERT_TRUE(sink.ok());
+  ASSERT_EQ((*sink)->Deliver(2, "second").disposition, Disposition::kDelivered);
+  const std::vector<std::string> files = ListFiles(dir);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(Slurp(dir + "/" + files[0]), "first\n");
+}
+
+TEST(FileSinkTest, UnwritableDirectoryIsAClearError) {
+  FakeClock clock;
+  auto sink = FileSink::Open({"/proc/no-such-dir/out", 100}, &clock);
+  ASSERT_FALSE(sink.ok());
+  EXPECT_NE(std::string(sink.status().message()).find("/proc/no-such-dir/out"),
+            std::string::npos);
+  EXPECT_FALSE(FileSink::Open({"", 100}, &clock).ok());
+}
+
+}  // namespace
+}  // namespace appliance::pipeline
