@@ -428,7 +428,6 @@ intake::WriteJob DeliveryWorker::MakeResultJob(std::shared_ptr<const Result> r) 
     const std::string key = store::EncodeU64BE(seq);
     ASSIGN_OR_RETURN(store::Dbi pipeline, store_->Db("pipeline"));
     ASSIGN_OR_RETURN(store::Dbi messages, store_->Db("messages"));
-    ASSIGN_OR_RETURN(store::Dbi counters, store_->Db("counters"));
     pb::PipelineEntry entry;
     RETURN_IF_ERROR(GetProto(txn, pipeline, seq, &entry));
     if (entry.state() != pb::MESSAGE_STATE_MAPPED &&
@@ -505,10 +504,17 @@ intake::WriteJob DeliveryWorker::MakeResultJob(std::shared_ptr<const Result> r) 
     meta.set_state(state);
     RETURN_IF_ERROR(txn.Put(pipeline, key, Serialize(entry)));
     RETURN_IF_ERROR(txn.Put(messages, key, Serialize(meta)));
-    RETURN_IF_ERROR(AddCounter(txn, counters, absl::StrCat("delivery/", counter), 1));
+    // Totals, and hourly buckets for the dashboard: a dead letter counts as
+    // a failed message in the error rate.
+    std::map<std::string, uint64_t> deltas = {
+        {absl::StrCat("delivery/", counter), 1}};
     if (r->final == Disposition::kDelivered) {
-      RETURN_IF_ERROR(AddCounter(txn, counters, absl::StrCat("delivered/", type), 1));
+      deltas[absl::StrCat("delivered/", type)] = 1;
+      deltas[intake::HourlyKey(r->now_us, "delivered")] = 1;
+    } else if (r->final == Disposition::kPermanent) {
+      deltas[intake::HourlyKey(r->now_us, "failed")] = 1;
     }
+    RETURN_IF_ERROR(store_->AddCounters(txn, deltas));
     return audit.Append(std::move(rec));
   };
 }

@@ -281,6 +281,16 @@ TEST_F(DeliveryWorkerTest, PermanentRefusalDeadLettersOnlyThatMessageWithItsOutc
   EXPECT_EQ(Entry(good).state(), pb::MESSAGE_STATE_DELIVERED);
   EXPECT_EQ(Entry(other).state(), pb::MESSAGE_STATE_DELIVERED);
   EXPECT_EQ(store_->Summarize()->counters["delivery/dead_letter"], 1u);
+  // The dashboard's error rate counts the dead letter as a failed message.
+  auto hourly = store_->ReadCounters("h/");
+  ASSERT_TRUE(hourly.ok());
+  uint64_t failed = 0, delivered = 0;
+  for (const auto& [key, n] : *hourly) {
+    if (key.size() > 4 && key.substr(key.size() - 7) == "/failed") failed += n;
+    if (key.size() > 10 && key.substr(key.size() - 10) == "/delivered") delivered += n;
+  }
+  EXPECT_EQ(failed, 1u);
+  EXPECT_EQ(delivered, 2u);
 }
 
 TEST_F(DeliveryWorkerTest, SamePatientWaitsBehindARetryingMessageOthersFlow) {

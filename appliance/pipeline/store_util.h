@@ -42,10 +42,6 @@ absl::Status GetProto(const store::WriteTxn& txn, store::Dbi dbi, uint64_t seq,
   return absl::OkStatus();
 }
 
-// Adds `delta` to the u64 counter `name` of the counters sub-database.
-absl::Status AddCounter(store::WriteTxn& txn, store::Dbi counters,
-                        const std::string& name, uint64_t delta);
-
 }  // namespace appliance::pipeline
 
 #endif  // APPLIANCE_PIPELINE_STORE_UTIL_H_
