@@ -1,7 +1,13 @@
 #include "appliance/fhir/json_writer.h"
 
+#include <algorithm>
 #include <array>
-#include <cstdio>
+#include <charconv>
+#include <cstring>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace appliance::fhir {
 namespace {
@@ -43,61 +49,176 @@ constexpr auto kPlain = [] {
   return t;
 }();
 
+// Writes the escape of the byte (or UTF-8 sequence) at s[i], which is not
+// plain, to `p`. Returns the new end of output; `*consumed` is set to the
+// number of input bytes used. (Out of line and rare: kept apart so that the
+// block loops of EscapeTo stay in registers.)
+[[gnu::noinline]] char* EscapeOne(std::string_view s, size_t i, char* p,
+                                  size_t* consumed) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c >= 0x80) {
+    const size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) {
+      memcpy(p, "\xEF\xBF\xBD", 3);  // U+FFFD.
+      *consumed = 1;
+      return p + 3;
+    }
+    memcpy(p, s.data() + i, n);
+    *consumed = n;
+    return p + n;
+  }
+  *consumed = 1;
+  char short_form = 0;
+  switch (c) {
+    case '"':
+      short_form = '"';
+      break;
+    case '\\':
+      short_form = '\\';
+      break;
+    case '\n':
+      short_form = 'n';
+      break;
+    case '\r':
+      short_form = 'r';
+      break;
+    case '\t':
+      short_form = 't';
+      break;
+    case '\b':
+      short_form = 'b';
+      break;
+    case '\f':
+      short_form = 'f';
+      break;
+    default:
+      break;
+  }
+  p[0] = '\\';
+  if (short_form != 0) {
+    p[1] = short_form;
+    return p + 2;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  memcpy(p + 1, "u00", 3);
+  p[4] = kHex[c >> 4];
+  p[5] = kHex[c & 0xf];
+  return p + 6;
+}
+
+// The most output EscapeTo writes for `n` input bytes: a control character
+// becomes six ("\u001f"); everything else at most three per byte.
+constexpr size_t MaxEscapedSize(size_t n) { return 6 * n; }
+
+// True when none of the 8 bytes of `x` needs escaping: the classic bit
+// tricks below are each nonzero iff some byte is >= 0x80, < 0x20, a quote or
+// a backslash.
+bool AllPlain8(uint64_t x) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  auto has_zero_byte = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  return ((x & kHighs) | ((x - 0x20 * kOnes) & ~x & kHighs) |
+          has_zero_byte(x ^ ('"' * kOnes)) |
+          has_zero_byte(x ^ ('\\' * kOnes))) == 0;
+}
+
+#ifdef __SSE2__
+// Bit k set when byte k of `v` needs escaping. A signed compare with 0x20
+// catches both control characters and bytes >= 0x80 (negative as int8).
+int SpecialMask16(__m128i v) {
+  const __m128i special =
+      _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+  return _mm_movemask_epi8(special);
+}
+#endif
+
+// Writes the escaped contents of `s` (no quotes) to `p`, which must have
+// room for MaxEscapedSize(s.size()) bytes. Returns the end of the output.
+//
+// Plain text (nearly all of a FHIR Bundle) is copied in blocks of 16 (SSE2)
+// or 8 bytes. A block is stored before it is checked; that is safe because
+// the room is 6 bytes per input byte still to come. A short final block is
+// handled by re-reading the last 16 (8) bytes of the input when the block
+// before it was plain: the bytes read twice were copied one to one, so
+// storing them again at the same output offsets rewrites the same bytes.
+char* EscapeTo(std::string_view s, char* p) {
+  const char* src = s.data();
+  const size_t n = s.size();
+  size_t i = 0;
+  bool last_block_plain = false;
+#ifdef __SSE2__
+  while (n - i >= 16) {
+    const __m128i v =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+    const int mask = SpecialMask16(v);
+    if (mask == 0) {
+      i += 16;
+      p += 16;
+      last_block_plain = true;
+      continue;
+    }
+    const int plain = __builtin_ctz(static_cast<unsigned>(mask));
+    i += plain;
+    p += plain;
+    size_t consumed;
+    p = EscapeOne(s, i, p, &consumed);
+    i += consumed;
+    last_block_plain = false;
+  }
+  if (i < n && last_block_plain) {
+    const size_t reread = 16 - (n - i);
+    const __m128i v =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + n - 16));
+    if (SpecialMask16(v) == 0) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p - reread), v);
+      return p + (n - i);
+    }
+  }
+#endif
+  uint64_t x;
+  while (n - i >= 8) {
+    memcpy(&x, src + i, 8);
+    if (!AllPlain8(x)) break;  // The byte loop below takes it from here.
+    memcpy(p, &x, 8);
+    i += 8;
+    p += 8;
+    last_block_plain = true;
+  }
+  if (i < n && n - i < 8 && last_block_plain) {
+    const size_t reread = 8 - (n - i);
+    memcpy(&x, src + n - 8, 8);
+    if (AllPlain8(x)) {
+      memcpy(p - reread, &x, 8);
+      return p + (n - i);
+    }
+  }
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(src[i]);
+    if (kPlain[c]) {
+      *p++ = static_cast<char>(c);
+      ++i;
+    } else {
+      size_t consumed;
+      p = EscapeOne(s, i, p, &consumed);
+      i += consumed;
+    }
+  }
+  return p;
+}
+
 }  // namespace
 
 void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    // Copy the longest run of plain ASCII in one go.
-    size_t j = i;
-    while (j < s.size() && kPlain[static_cast<unsigned char>(s[j])]) ++j;
-    out->append(s.data() + i, j - i);
-    i = j;
-    if (i == s.size()) break;
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      const size_t n = Utf8SequenceLength(s, i);
-      if (n == 0) {
-        out->append("\xEF\xBF\xBD");  // U+FFFD.
-        ++i;
-      } else {
-        out->append(s.data() + i, n);
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      default: {
-        char buf[8];
-        snprintf(buf, sizeof(buf), "\\u%04x", c);
-        out->append(buf);
-      }
-    }
-    ++i;
-  }
-  out->push_back('"');
+  const size_t old = out->size();
+  out->resize(old + MaxEscapedSize(s.size()) + 2);
+  char* p = out->data() + old;
+  *p++ = '"';
+  p = EscapeTo(s, p);
+  *p++ = '"';
+  out->resize(static_cast<size_t>(p - out->data()));
 }
 
 bool NormalizeDecimal(std::string_view nm, std::string* out) {
@@ -136,74 +257,135 @@ bool NormalizeDecimal(std::string_view nm, std::string* out) {
   return true;
 }
 
-void JsonWriter::Newline() {
-  out_->push_back('\n');
-  out_->append(2 * stack_.size(), ' ');
+void JsonWriter::Grow(size_t n) {
+  // std::string::resize zero-fills the new room; growing in steps of at least
+  // 4 KiB keeps the calls few and the filling about the size of the output.
+  // Capacity (and thus the buffer) is kept across messages by callers that
+  // reuse their string.
+  out_->resize(std::max(len_ + n, out_->size() + 4096));
 }
 
-void JsonWriter::BeforeValue() {
+char* JsonWriter::BeginToken(size_t payload) {
+  // Outside any container `*out_` is the caller's (see the constructor).
+  if (depth_ == 0) len_ = out_->size();
+  // Comma, newline and indent, plus the payload.
+  const size_t need = payload + 2 + (pretty_ ? 2 * depth_ : 0);
+  if (out_->size() - len_ < need) Grow(need);
+  char* p = out_->data() + len_;
   if (after_key_) {
     after_key_ = false;
-    return;
+    return p;
   }
-  if (stack_.empty()) return;
-  if (stack_.back()++ > 0) out_->push_back(',');
-  if (pretty_) Newline();
+  if (depth_ == 0) return p;
+  if (need_comma_) *p++ = ',';
+  if (pretty_) {
+    *p++ = '\n';
+    memset(p, ' ', 2 * depth_);
+    p += 2 * depth_;
+  }
+  return p;
+}
+
+char* JsonWriter::WriteKey(char* p, std::string_view key) const {
+  *p++ = '"';
+  memcpy(p, key.data(), key.size());
+  p += key.size();
+  *p++ = '"';
+  *p++ = ':';
+  if (pretty_) *p++ = ' ';
+  return p;
 }
 
 void JsonWriter::Key(std::string_view key) {
-  BeforeValue();
-  out_->push_back('"');
-  out_->append(key.data(), key.size());
-  out_->push_back('"');
-  out_->append(pretty_ ? ": " : ":");
+  char* p = BeginToken(key.size() + 4);
+  Commit(WriteKey(p, key));
   after_key_ = true;
 }
 
-void JsonWriter::BeginObject() {
-  BeforeValue();
-  out_->push_back('{');
-  stack_.push_back(0);
+void JsonWriter::Member(std::string_view key, std::string_view value) {
+  char* p = BeginToken(key.size() + 4 + MaxEscapedSize(value.size()) + 2);
+  p = WriteKey(p, key);
+  *p++ = '"';
+  p = EscapeTo(value, p);
+  *p++ = '"';
+  Commit(p);
+  need_comma_ = true;
 }
 
-void JsonWriter::EndObject() {
-  const bool had_members = stack_.back() > 0;
-  stack_.pop_back();
-  if (pretty_ && had_members) Newline();
-  out_->push_back('}');
+void JsonWriter::Open(char open) {
+  char* p = BeginToken(1);
+  *p++ = open;
+  Commit(p);
+  ++depth_;
+  need_comma_ = false;
 }
 
-void JsonWriter::BeginArray() {
-  BeforeValue();
-  out_->push_back('[');
-  stack_.push_back(0);
+void JsonWriter::Close(char close) {
+  // need_comma_ says whether the container got any member.
+  const bool had_members = need_comma_;
+  --depth_;
+  // Newline and indent, then the bracket.
+  const size_t need = 2 + 2 * depth_;
+  if (out_->size() - len_ < need) Grow(need);
+  char* p = out_->data() + len_;
+  if (pretty_ && had_members) {
+    *p++ = '\n';
+    memset(p, ' ', 2 * depth_);
+    p += 2 * depth_;
+  }
+  *p++ = close;
+  Commit(p);
+  need_comma_ = true;
+  FinishIfComplete();
 }
 
-void JsonWriter::EndArray() {
-  const bool had_members = stack_.back() > 0;
-  stack_.pop_back();
-  if (pretty_ && had_members) Newline();
-  out_->push_back(']');
-}
+void JsonWriter::BeginObject() { Open('{'); }
+void JsonWriter::EndObject() { Close('}'); }
+void JsonWriter::BeginArray() { Open('['); }
+void JsonWriter::EndArray() { Close(']'); }
 
 void JsonWriter::String(std::string_view utf8) {
-  BeforeValue();
-  AppendJsonString(utf8, out_);
+  char* p = BeginToken(MaxEscapedSize(utf8.size()) + 2);
+  *p++ = '"';
+  p = EscapeTo(utf8, p);
+  *p++ = '"';
+  Commit(p);
+  need_comma_ = true;
+  FinishIfComplete();
+}
+
+void JsonWriter::StringOfParts(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (std::string_view part : parts) size += part.size();
+  char* p = BeginToken(MaxEscapedSize(size) + 2);
+  *p++ = '"';
+  for (std::string_view part : parts) p = EscapeTo(part, p);
+  *p++ = '"';
+  Commit(p);
+  need_comma_ = true;
+  FinishIfComplete();
+}
+
+void JsonWriter::MemberOfParts(std::string_view key,
+                               std::initializer_list<std::string_view> parts) {
+  Key(key);
+  StringOfParts(parts);
 }
 
 void JsonWriter::RawNumber(std::string_view number) {
-  BeforeValue();
-  out_->append(number.data(), number.size());
+  char* p = BeginToken(number.size());
+  memcpy(p, number.data(), number.size());
+  Commit(p + number.size());
+  need_comma_ = true;
+  FinishIfComplete();
 }
 
 void JsonWriter::Int(int64_t value) {
-  BeforeValue();
-  out_->append(std::to_string(value));
+  char buf[24];
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), value);
+  RawNumber(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
 }
 
-void JsonWriter::Bool(bool value) {
-  BeforeValue();
-  out_->append(value ? "true" : "false");
-}
+void JsonWriter::Bool(bool value) { RawNumber(value ? "true" : "false"); }
 
 }  // namespace appliance::fhir

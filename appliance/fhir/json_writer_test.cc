@@ -1,5 +1,6 @@
 #include "appliance/fhir/json_writer.h"
 
+#include <cstdio>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -77,6 +78,55 @@ TEST(JsonStringTest, KeepsValidUtf8AndReplacesInvalid) {
   EXPECT_EQ(Quoted("\xC0\xAF"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
   EXPECT_EQ(Quoted("\xED\xA0\x80").find("\xED"), std::string::npos);
   EXPECT_EQ(Quoted("\xF4\x90\x80\x80").find("\xF4"), std::string::npos);
+}
+
+// Byte-at-a-time reference for the block-wise escaper.
+std::string ReferenceQuoted(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else if (c == 0xC3 && i + 1 < s.size() &&
+               (static_cast<unsigned char>(s[i + 1]) & 0xC0) == 0x80) {
+      out += s.substr(i, 2);  // The only valid sequence the test uses.
+      ++i;
+    } else if (c >= 0x80) {
+      out += "\xEF\xBF\xBD";
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+TEST(JsonStringTest, BlockWiseEscapingMatchesByteWise) {
+  // Every length around the 8- and 16-byte blocks, with one special byte
+  // (or sequence) at every position.
+  const std::string specials[] = {
+      "\"", "\\", "\n", std::string(1, '\0'), "\x1f", "\xC3\xA9", "\xFF"};
+  for (size_t n = 0; n <= 40; ++n) {
+    const std::string plain(n, 'a');
+    ASSERT_EQ(Quoted(plain), ReferenceQuoted(plain));
+    for (const std::string& special : specials) {
+      for (size_t pos = 0; pos < n; ++pos) {
+        std::string s = plain;
+        s.replace(pos, 1, special);
+        ASSERT_EQ(Quoted(s), ReferenceQuoted(s)) << n << " " << pos;
+        std::string w_out;
+        JsonWriter w(&w_out);
+        w.String(s);
+        ASSERT_EQ(w_out, ReferenceQuoted(s)) << n << " " << pos;
+      }
+    }
+  }
 }
 
 TEST(NormalizeDecimalTest, KeepsPrecision) {

@@ -70,16 +70,18 @@ void Context::Hold(const std::string& reason) {
 }
 
 std::string Context::Id(std::string_view type, std::string_view key) const {
-  std::string name;
-  name.reserve(type.size() + key.size() + 1);
-  name.append(type.data(), type.size());
-  name.push_back('|');
-  name.append(key.data(), key.size());
-  return FormatUuid(Uuid5(kFhirIdNamespace, name));
+  return FormatUuid(Uuid5(kFhirIdNamespace, {type, "|", key}));
 }
 
 bool Context::DateTime(std::string_view dtm, const hl7::Location& loc,
                        std::string* out) {
+  // Lab messages repeat one time stamp many times (OBR-7 and the OBX-14 of
+  // every result), and the conversion depends only on the text and the
+  // options: the last result is kept and reused.
+  if (!last_datetime_in_.empty() && dtm == last_datetime_in_) {
+    *out = last_datetime_out_;
+    return true;
+  }
   auto r = ToFhirDateTime(dtm, options_.site_time_zone);
   if (!r.ok()) {
     AddFinding(FindingSeverity::kWarning, loc, "invalid-datetime",
@@ -87,6 +89,8 @@ bool Context::DateTime(std::string_view dtm, const hl7::Location& loc,
     return false;
   }
   *out = std::move(*r);
+  last_datetime_in_.assign(dtm.data(), dtm.size());
+  last_datetime_out_ = *out;
   return true;
 }
 
@@ -118,20 +122,28 @@ Concept Context::MakeConcept(std::string_view raw, const hl7::Location& loc,
                              char sep) {
   Concept c;
   if (raw.empty() || hl7::IsNull(raw)) return c;
-  std::vector<Coding> local;
+  // Mapped and standard codings go first, then the local ones; each list
+  // without (system, code) duplicates. At most two triplets (CWE 1-3, 4-6).
+  Coding local[2];
+  size_t local_count = 0;
+  // The system and code of every local triplet, for the finding.
+  std::string unmapped_systems[2];
+  std::string_view unmapped_codes[2];
+  size_t unmapped_count = 0;
   bool has_standard = false;
-  std::string unmapped_names;
   auto add = [](std::vector<Coding>* v, Coding coding) {
     for (const Coding& e : *v) {
       if (e.system == coding.system && e.code == coding.code) return;
     }
     v->push_back(std::move(coding));
   };
+  std::string codes[2];  // Kept alive for unmapped_codes.
   for (int triplet = 0; triplet < 2; ++triplet) {
     const size_t base = triplet * 3;
-    const std::string code = Text(hl7::Piece(raw, sep, base + 1));
-    const std::string display = Text(hl7::Piece(raw, sep, base + 2));
-    const std::string system = Text(hl7::Piece(raw, sep, base + 3));
+    std::string& code = codes[triplet];
+    code = Text(hl7::Piece(raw, sep, base + 1));
+    std::string display = Text(hl7::Piece(raw, sep, base + 2));
+    std::string system = Text(hl7::Piece(raw, sep, base + 3));
     if (c.text.empty()) c.text = display;
     if (code.empty()) continue;
     if (const std::vector<Coding>* mapped =
@@ -140,29 +152,47 @@ Concept Context::MakeConcept(std::string_view raw, const hl7::Location& loc,
       has_standard = true;
     }
     if (terminology_.IsStandardSystem(system)) {
-      add(&c.codings,
-          Coding{terminology_.SystemUri(system, facility_), code, display});
+      add(&c.codings, Coding{terminology_.SystemUri(system, facility_), code,
+                             std::move(display)});
       has_standard = true;
-    } else {
-      add(&local,
-          Coding{terminology_.SystemUri(system, facility_), code, display});
-      if (!unmapped_names.empty()) unmapped_names += ", ";
-      absl::StrAppend(&unmapped_names, system.empty() ? "(no system)" : system,
-                      " ", code);
+      continue;
     }
+    Coding coding{terminology_.SystemUri(system, facility_), code,
+                  std::move(display)};
+    bool duplicate = false;
+    for (size_t k = 0; k < local_count; ++k) {
+      duplicate = duplicate || (local[k].system == coding.system &&
+                                local[k].code == coding.code);
+    }
+    if (!duplicate) local[local_count++] = std::move(coding);
+    unmapped_codes[unmapped_count] = code;
+    unmapped_systems[unmapped_count++] = std::move(system);
   }
-  const std::string original = Text(hl7::Piece(raw, sep, 9));
-  if (!original.empty()) c.text = original;
-  for (Coding& l : local) c.codings.push_back(std::move(l));
-  if (!local.empty() && !has_standard) {
+  std::string original = Text(hl7::Piece(raw, sep, 9));
+  if (!original.empty()) c.text = std::move(original);
+  for (size_t k = 0; k < local_count; ++k) {
+    c.codings.push_back(std::move(local[k]));
+  }
+  if (local_count > 0 && !has_standard) {
     c.unmapped = true;
-    const std::string text =
-        absl::StrCat("local code ", unmapped_names,
-                     " has no terminology mapping; kept as sent");
+    std::string text = "local code ";
+    for (size_t k = 0; k < unmapped_count; ++k) {
+      if (k > 0) text += ", ";
+      text += unmapped_systems[k].empty() ? std::string_view("(no system)")
+                                          : unmapped_systems[k];
+      text += ' ';
+      text += unmapped_codes[k];
+    }
+    text += " has no terminology mapping; kept as sent";
     AddFinding(FindingSeverity::kWarning, loc, "unmapped-code", text);
     if (options_.unmapped_policy == UnmappedPolicy::kHold) Hold(text);
   }
   return c;
+}
+
+const Concept& ConceptOrUnknown(const Concept& c) {
+  static const Concept* const kUnknown = new Concept{{}, "unknown", false};
+  return c.empty() ? *kUnknown : c;
 }
 
 void WriteCoding(JsonWriter& w, const Coding& c) {
@@ -187,7 +217,7 @@ void WriteConcept(JsonWriter& w, const Concept& c) {
 void WriteReference(JsonWriter& w, std::string_view key,
                     const std::string& id) {
   w.ObjectMember(key);
-  w.Member("reference", absl::StrCat("urn:uuid:", id));
+  w.MemberOfParts("reference", {"urn:uuid:", id});
   w.EndObject();
 }
 
@@ -280,7 +310,7 @@ void BeginEntry(Context& c, const char* type, const std::string& id,
                 bool write_id) {
   JsonWriter& w = c.w();
   w.BeginObject();
-  w.Member("fullUrl", absl::StrCat("urn:uuid:", id));
+  w.MemberOfParts("fullUrl", {"urn:uuid:", id});
   w.ObjectMember("resource");
   w.Member("resourceType", type);
   if (write_id) w.Member("id", id);
@@ -291,7 +321,7 @@ void EndEntryPut(Context& c, const char* type, const std::string& id) {
   w.EndObject();  // resource
   w.ObjectMember("request");
   w.Member("method", "PUT");
-  w.Member("url", absl::StrCat(type, "/", id));
+  w.MemberOfParts("url", {type, "/", id});
   w.EndObject();
   w.EndObject();  // entry
   c.result()->entries.push_back({type, id, "PUT"});
@@ -766,7 +796,7 @@ void WriteServiceRequestEntry(Context& c, const SegmentRef& orc,
     if (priority != nullptr) w.Member("priority", priority);
   }
   w.Key("code");
-  WriteConcept(w, code.empty() ? Concept{{}, "unknown", false} : code);
+  WriteConcept(w, ConceptOrUnknown(code));
   WriteReference(w, "subject", patient.id);
   if (encounter != nullptr) WriteReference(w, "encounter", encounter->id);
   std::string authored;
@@ -784,7 +814,7 @@ void WriteServiceRequestEntry(Context& c, const SegmentRef& orc,
     w.ArrayMember("specimen");
     for (const std::string& s : specimen_ids) {
       w.BeginObject();
-      w.Member("reference", absl::StrCat("urn:uuid:", s));
+      w.MemberOfParts("reference", {"urn:uuid:", s});
       w.EndObject();
     }
     w.EndArray();
@@ -863,7 +893,7 @@ void WriteSpecimenEntry(Context& c, const SegmentRef* spm,
   w.OptionalMember("receivedTime", received);
   w.ArrayMember("request");
   w.BeginObject();
-  w.Member("reference", absl::StrCat("urn:uuid:", service_request_id));
+  w.MemberOfParts("reference", {"urn:uuid:", service_request_id});
   w.EndObject();
   w.EndArray();
   if (!collected.empty()) {

@@ -111,6 +111,9 @@ class Context {
   hl7::Delimiters d_;
   hl7::Charset charset_;
   std::string facility_;
+  // The last successful DateTime() conversion (see there).
+  std::string last_datetime_in_;
+  std::string last_datetime_out_;
   JsonWriter writer_;
 };
 
@@ -120,6 +123,9 @@ hl7::Location Loc(const char* segment, int occurrence, int field,
 // Collects segments by name for the families' first pass.
 SegmentRef FindFirst(const hl7::Message& m, std::string_view name);
 
+// `c`, or a concept with only the text "unknown" when `c` is empty (for
+// required code elements).
+const Concept& ConceptOrUnknown(const Concept& c);
 void WriteConcept(JsonWriter& w, const Concept& c);
 void WriteCoding(JsonWriter& w, const Coding& c);
 // "urn:uuid:<id>": every reference points at an entry of the same Bundle.

@@ -501,7 +501,7 @@ void ObservationMapper::Write() {
   if (unmapped) WriteUnmappedTag(w_);
   w_.ArrayMember("basedOn");
   w_.BeginObject();
-  w_.Member("reference", absl::StrCat("urn:uuid:", order_.service_request_id));
+  w_.MemberOfParts("reference", {"urn:uuid:", order_.service_request_id});
   w_.EndObject();
   w_.EndArray();
   w_.Member("status", status);
@@ -517,7 +517,7 @@ void ObservationMapper::Write() {
   w_.EndObject();
   w_.EndArray();
   w_.Key("code");
-  WriteConcept(w_, code.empty() ? Concept{{}, "unknown", false} : code);
+  WriteConcept(w_, ConceptOrUnknown(code));
   if (code.empty()) {
     c_.AddFinding(FindingSeverity::kError, L(3), "missing-code",
                   "observation identifier (OBX-3) is missing");
@@ -526,11 +526,12 @@ void ObservationMapper::Write() {
   if (patient_.has_encounter) {
     WriteReference(w_, "encounter", patient_.encounter.id);
   }
-  std::string effective = order_.effective;
+  std::string_view effective = order_.effective;
+  std::string own_effective;
   const std::string_view obx14 = c_.Comp(s_.field(14), 1);
-  if (!obx14.empty() && !hl7::IsNull(obx14)) {
-    std::string own;
-    if (c_.DateTime(obx14, L(14), &own)) effective = std::move(own);
+  if (!obx14.empty() && !hl7::IsNull(obx14) &&
+      c_.DateTime(obx14, L(14), &own_effective)) {
+    effective = own_effective;
   }
   w_.OptionalMember("effectiveDateTime", effective);
   w_.OptionalMember("issued", order_.issued);
@@ -558,7 +559,7 @@ void ObservationMapper::Write() {
     for (const Value& v : values) {
       w_.BeginObject();
       w_.Key("code");
-      WriteConcept(w_, code.empty() ? Concept{{}, "unknown", false} : code);
+      WriteConcept(w_, ConceptOrUnknown(code));
       WriteValue(v);
       if (v.kind == Value::kNone) WriteDataAbsent(w_, "unknown", "Unknown");
       w_.EndObject();
@@ -592,7 +593,7 @@ void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
   if (code.unmapped) WriteUnmappedTag(w);
   w.ArrayMember("basedOn");
   w.BeginObject();
-  w.Member("reference", absl::StrCat("urn:uuid:", o.service_request_id));
+  w.MemberOfParts("reference", {"urn:uuid:", o.service_request_id});
   w.EndObject();
   w.EndArray();
   w.Member("status", status);
@@ -612,7 +613,7 @@ void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
     w.EndArray();
   }
   w.Key("code");
-  WriteConcept(w, code.empty() ? Concept{{}, "unknown", false} : code);
+  WriteConcept(w, ConceptOrUnknown(code));
   WriteReference(w, "subject", patient.key.id);
   if (patient.has_encounter) {
     WriteReference(w, "encounter", patient.encounter.id);
@@ -630,7 +631,7 @@ void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
     w.ArrayMember("specimen");
     for (const std::string& id : o.specimen_ids) {
       w.BeginObject();
-      w.Member("reference", absl::StrCat("urn:uuid:", id));
+      w.MemberOfParts("reference", {"urn:uuid:", id});
       w.EndObject();
     }
     w.EndArray();
@@ -639,7 +640,7 @@ void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
     w.ArrayMember("result");
     for (const Obx& x : o.observations) {
       w.BeginObject();
-      w.Member("reference", absl::StrCat("urn:uuid:", x.id));
+      w.MemberOfParts("reference", {"urn:uuid:", x.id});
       w.EndObject();
     }
     w.EndArray();

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -17,11 +18,17 @@ using Uuid = std::array<uint8_t, 16>;
 absl::StatusOr<Uuid> ParseUuid(std::string_view text);
 // Canonical lower-case 8-4-4-4-12 form.
 std::string FormatUuid(const Uuid& uuid);
+inline constexpr size_t kUuidTextSize = 36;
+// The same into out[0, kUuidTextSize) (no terminating NUL).
+void FormatUuidTo(const Uuid& uuid, char* out);
 
 // The version-5 UUID of `name` in `name_space` (RFC 4122 section 4.3): the
 // first 16 bytes of SHA-1(namespace bytes || name) with version and variant
 // bits set. The same inputs always give the same UUID.
 Uuid Uuid5(const Uuid& name_space, std::string_view name);
+// The same with the name given as consecutive parts (no concatenation).
+Uuid Uuid5(const Uuid& name_space,
+           std::initializer_list<std::string_view> name_parts);
 
 // RFC 4122 appendix C namespaces.
 inline constexpr Uuid kNamespaceDns = {0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad,

@@ -1,5 +1,7 @@
 #include "appliance/fhir/uuid.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace appliance::fhir {
@@ -15,6 +17,16 @@ TEST(Uuid5Test, KnownAnswers) {
             "72180bbb-2688-5f9f-8d5f-f052afffcf91");
   EXPECT_EQ(FormatUuid(Uuid5(kFhirIdNamespace, "Patient|GENHOSP|MRN1000001")),
             "92d167ab-829d-5bc0-a719-958b3b327eff");
+}
+
+TEST(Uuid5Test, PartsAreTheConcatenatedName) {
+  EXPECT_EQ(Uuid5(kFhirIdNamespace, {"Patient", "|", "", "GENHOSP|MRN1000001"}),
+            Uuid5(kFhirIdNamespace, "Patient|GENHOSP|MRN1000001"));
+  // 55 + 16 bytes: the name ends across the first SHA-1 block boundary.
+  const std::string long_name(55, 'x');
+  EXPECT_EQ(Uuid5(kFhirIdNamespace, {std::string_view(long_name).substr(0, 40),
+                                     std::string_view(long_name).substr(40)}),
+            Uuid5(kFhirIdNamespace, long_name));
 }
 
 TEST(Uuid5Test, VersionAndVariantBits) {
