@@ -243,5 +243,77 @@ class DeliveryTest(unittest.TestCase):
         self.assertEqual(sorted(self.observations_by_value()), [i + 0.25 for i in range(30)])
 
 
+class DeliveryTlsTest(unittest.TestCase):
+    """HTTPS with a private CA, a client certificate (mTLS) and a bearer token
+    read from a file: only the right combination delivers."""
+
+    def setUp(self):
+        self.dir = harness.tmpdir()
+        pki = os.path.join(self.dir, "pki")
+        os.mkdir(pki)
+        harness.make_pki(pki, ("ca", "evil"), [("server", "ca", True), ("appliance", "ca", False),
+                                               ("intruder", "evil", False)])
+        self.p = lambda n: os.path.join(pki, n)
+        self.ehr = TestEhr(os.path.join(self.dir, "ehr"), bearer_token="t0ken-for-tests", tls={
+            "cert": self.p("server.pem"), "key": self.p("server.key"), "ca": self.p("ca.pem"),
+            "client_cert": self.p("appliance.pem"), "client_key": self.p("appliance.key"),
+            "server_ca": self.p("ca.pem")}).start()
+        self.token = os.path.join(self.dir, "token")
+        with open(self.token, "w") as f:
+            f.write("t0ken-for-tests\n")
+        self.config = os.path.join(self.dir, "hl7d.textproto")
+        with open(self.config, "w") as f:
+            f.write(CONFIG)
+        self.hl7d = None
+
+    def tearDown(self):
+        if self.hl7d is not None and self.hl7d.proc is not None:
+            self.hl7d.stop()
+        self.ehr.stop()
+
+    def run_hl7d(self, name, *flags):
+        work = os.path.join(self.dir, name)
+        os.mkdir(work)
+        self.hl7d = harness.Hl7d(work, "--config=" + self.config, "--ehr_url=" + self.ehr.url,
+                                 "--ehr_ca_file=" + self.p("ca.pem"), *flags).start()
+        code, _ = harness.msa(harness.send_one(self.hl7d.port, oru("TLS1", "MRN-TLS", "FIL-TLS", "4.5")))
+        self.assertEqual(code, "AA")
+
+    def wait_state(self, want, timeout=30):
+        deadline = time.time() + timeout
+        state = None
+        while time.time() < deadline:
+            rows = self.hl7d.inspect()[1]
+            state = rows[0]["state"] if rows else None
+            if state == want:
+                return
+            time.sleep(0.2)
+        self.fail("state %s, wanted %s\n%s" % (state, want, self.hl7d.log_text()[-2000:]))
+
+    def test_mtls_and_token_deliver(self):
+        self.assertTrue(self.ehr.url.startswith("https://"))
+        self.run_hl7d("good", "--ehr_client_cert_file=" + self.p("appliance.pem"),
+                      "--ehr_client_key_file=" + self.p("appliance.key"),
+                      "--ehr_bearer_token_file=" + self.token)
+        self.wait_state("DELIVERED")
+        self.assertEqual(self.ehr.counters()["resources"]["Observation"], 1)
+        # The secret never appears in the appliance's log.
+        self.assertNotIn("t0ken-for-tests", self.hl7d.log_text())
+
+    def test_wrong_client_certificate_or_token_keeps_retrying(self):
+        self.run_hl7d("intruder", "--ehr_client_cert_file=" + self.p("intruder.pem"),
+                      "--ehr_client_key_file=" + self.p("intruder.key"),
+                      "--ehr_bearer_token_file=" + self.token)
+        self.wait_state("RETRYING")
+        self.hl7d.stop()
+        with open(self.token, "w") as f:
+            f.write("wrong-token\n")
+        self.run_hl7d("badtoken", "--ehr_client_cert_file=" + self.p("appliance.pem"),
+                      "--ehr_client_key_file=" + self.p("appliance.key"),
+                      "--ehr_bearer_token_file=" + self.token)
+        self.wait_state("RETRYING")
+        self.assertEqual(self.ehr.counters()["resources"].get("Observation", 0), 0)
+
+
 if __name__ == "__main__":
     harness.main()

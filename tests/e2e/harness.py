@@ -92,6 +92,30 @@ class Hl7d:
         return summary, rows
 
 
+def openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True)
+
+
+def make_pki(d, cas, leaves):
+    """Throwaway EC P-256 PKI in directory `d`: a self-signed CA per name in
+    `cas` (<ca>.pem/.key) and a certificate per (name, ca, san) in `leaves`
+    (<name>.pem/.key, CN=<name>; with san, valid for 127.0.0.1 and localhost)."""
+    for ca in cas:
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", ca + ".key", "-out", ca + ".pem", "-days", "2",
+                "-subj", "/CN=Test " + ca + " CA", cwd=d)
+    with open(os.path.join(d, "san.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, ca, san in leaves:
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name, cwd=d)
+        args = ["x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+                "-CAcreateserial", "-out", name + ".pem", "-days", "2"]
+        if san:
+            args += ["-extfile", "san.ext"]
+        openssl(*args, cwd=d)
+
+
 def frame(payload):
     return SB + payload + EB + CR
 

@@ -16,31 +16,9 @@ import harness as h
 HL7SEND = os.path.join(h.RUNFILES, "tools", "hl7send", "hl7send")
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
-                   capture_output=True)
-
-
 def make_pki(d):
-    for ca in ("ca", "evil"):
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-nodes", "-keyout", ca + ".key", "-out", ca + ".pem", "-days", "2",
-                "-subj", "/CN=Test " + ca + " CA", cwd=d)
-    with open(os.path.join(d, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-
-    def leaf(name, ca, ext=True):
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name, cwd=d)
-        args = ["x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-                "-CAcreateserial", "-out", name + ".pem", "-days", "2"]
-        if ext:
-            args += ["-extfile", "san.ext"]
-        openssl(*args, cwd=d)
-
-    leaf("server", "ca")
-    leaf("lab-analyzer", "ca", ext=False)
-    leaf("intruder", "evil", ext=False)
+    h.make_pki(d, ("ca", "evil"), [("server", "ca", True), ("lab-analyzer", "ca", False),
+                                   ("intruder", "evil", False)])
 
 
 class TlsE2ETest(unittest.TestCase):

@@ -294,22 +294,10 @@ class BearerTokenTest(unittest.TestCase):
             ehr.stop()
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True)
-
-
 def make_pki(d):
     """ca.pem, server.{pem,key} (SAN 127.0.0.1), client.{pem,key}; evil.{pem,key} (other CA)."""
-    for ca in ("ca", "evilca"):
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", ca + ".key", "-out", ca + ".pem", "-days", "2", "-subj", "/CN=" + ca, cwd=d)
-    with open(os.path.join(d, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for name, ca in (("server", "ca"), ("client", "ca"), ("evil", "evilca")):
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name, cwd=d)
-        openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-                "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", "san.ext", cwd=d)
+    h.make_pki(d, ("ca", "evilca"), [("server", "ca", True), ("client", "ca", True),
+                                     ("evil", "evilca", True)])
 
 
 class MutualTlsTest(unittest.TestCase):
