@@ -209,6 +209,77 @@ char* EscapeTo(std::string_view s, char* p) {
   return p;
 }
 
+// Copies n bytes to p and returns p + n. Keys and fragments are short: a
+// call to memcpy costs more than copying them here with fixed-size copies
+// (which compile to plain loads and stores), the last one overlapping the
+// one before.
+inline char* CopyBytes(char* p, const char* src, size_t n) {
+  if (n >= 16) {
+    for (size_t i = 0; i + 16 < n; i += 16) memcpy(p + i, src + i, 16);
+    memcpy(p + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    memcpy(p, src, 8);
+    memcpy(p + n - 8, src + n - 8, 8);
+  } else if (n >= 4) {
+    memcpy(p, src, 4);
+    memcpy(p + n - 4, src + n - 4, 4);
+  } else {
+    for (size_t i = 0; i < n; ++i) p[i] = src[i];
+  }
+  return p + n;
+}
+
+// Appends compact JSON `json` to `*out` indented as the pretty writer would
+// write the same tokens at `depth` (JSON.stringify(v, null, 2)): a newline
+// and indent before every member or element and before the bracket that
+// closes a non-empty container, ": " after keys; `{}` and `[]` stay as they
+// are. Strings are copied through (escapes included).
+void AppendReindented(std::string_view json, size_t depth, std::string* out) {
+  auto newline = [&] {
+    out->push_back('\n');
+    out->append(2 * depth, ' ');
+  };
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    switch (c) {
+      case '"': {
+        // Copy the string through its closing quote.
+        size_t end = i + 1;
+        while (json[end] != '"') end += json[end] == '\\' ? 2 : 1;
+        out->append(json.data() + i, end + 1 - i);
+        i = end;
+        break;
+      }
+      case '{':
+      case '[':
+        out->push_back(c);
+        if (i + 1 < json.size() && (json[i + 1] == '}' || json[i + 1] == ']')) {
+          out->push_back(json[++i]);  // Empty container.
+        } else {
+          ++depth;
+          newline();
+        }
+        break;
+      case '}':
+      case ']':
+        --depth;
+        newline();
+        out->push_back(c);
+        break;
+      case ',':
+        out->push_back(',');
+        newline();
+        break;
+      case ':':
+        out->append(": ");
+        break;
+      default:
+        out->push_back(c);
+        break;
+    }
+  }
+}
+
 }  // namespace
 
 void AppendJsonString(std::string_view s, std::string* out) {
@@ -240,36 +311,47 @@ bool NormalizeDecimal(std::string_view nm, std::string* out) {
     if (c < '0' || c > '9') return false;
   }
   while (whole.size() > 1 && whole[0] == '0') whole.remove_prefix(1);
-  std::string r;
-  r.reserve(nm.size() + 2);
-  // "-0" and "-0.0" are fine JSON; keep the sign as sent.
-  if (negative) r.push_back('-');
+  // Valid: now write it. "-0" and "-0.0" are fine JSON; the sign is kept
+  // as sent.
+  out->clear();
+  if (negative) out->push_back('-');
   if (whole.empty()) {
-    r.push_back('0');
+    out->push_back('0');
   } else {
-    r.append(whole.data(), whole.size());
+    out->append(whole.data(), whole.size());
   }
   if (!frac.empty()) {
-    r.push_back('.');
-    r.append(frac.data(), frac.size());
+    out->push_back('.');
+    out->append(frac.data(), frac.size());
   }
-  *out = std::move(r);
   return true;
 }
 
 void JsonWriter::Grow(size_t n) {
-  // std::string::resize zero-fills the new room; growing in steps of at least
-  // 4 KiB keeps the calls few and the filling about the size of the output.
-  // Capacity (and thus the buffer) is kept across messages by callers that
-  // reuse their string.
-  out_->resize(std::max(len_ + n, out_->size() + 4096));
+  // std::string::resize zero-fills the new room; doubling keeps the calls
+  // few and the filling about the size of the output, for a Bundle as for a
+  // small fragment (see RawJson). Capacity (and thus the buffer) is kept
+  // across messages by callers that reuse their string.
+  out_->resize(std::max({len_ + n, 2 * out_->size(), size_t{64}}));
 }
 
-char* JsonWriter::BeginToken(size_t payload) {
+inline char* JsonWriter::BeginToken(size_t payload) {
   // Outside any container `*out_` is the caller's (see the constructor).
   if (depth_ == 0) len_ = out_->size();
+  if (pretty_) return BeginPrettyToken(payload);
+  // Compact: a comma when the open container already has a member and the
+  // token is not the value of a key. Stored always, kept when needed.
+  if (out_->size() - len_ < payload + 1) Grow(payload + 1);
+  char* p = out_->data() + len_;
+  *p = ',';
+  p += need_comma_ & !after_key_ & (depth_ != 0);
+  after_key_ = false;
+  return p;
+}
+
+char* JsonWriter::BeginPrettyToken(size_t payload) {
   // Comma, newline and indent, plus the payload.
-  const size_t need = payload + 2 + (pretty_ ? 2 * depth_ : 0);
+  const size_t need = payload + 2 + 2 * depth_;
   if (out_->size() - len_ < need) Grow(need);
   char* p = out_->data() + len_;
   if (after_key_) {
@@ -278,18 +360,15 @@ char* JsonWriter::BeginToken(size_t payload) {
   }
   if (depth_ == 0) return p;
   if (need_comma_) *p++ = ',';
-  if (pretty_) {
-    *p++ = '\n';
-    memset(p, ' ', 2 * depth_);
-    p += 2 * depth_;
-  }
+  *p++ = '\n';
+  memset(p, ' ', 2 * depth_);
+  p += 2 * depth_;
   return p;
 }
 
 char* JsonWriter::WriteKey(char* p, std::string_view key) const {
   *p++ = '"';
-  memcpy(p, key.data(), key.size());
-  p += key.size();
+  p = CopyBytes(p, key.data(), key.size());
   *p++ = '"';
   *p++ = ':';
   if (pretty_) *p++ = ' ';
@@ -324,8 +403,8 @@ void JsonWriter::Close(char close) {
   // need_comma_ says whether the container got any member.
   const bool had_members = need_comma_;
   --depth_;
-  // Newline and indent, then the bracket.
-  const size_t need = 2 + 2 * depth_;
+  // Newline and indent (when pretty), then the bracket.
+  const size_t need = pretty_ ? 2 + 2 * depth_ : 1;
   if (out_->size() - len_ < need) Grow(need);
   char* p = out_->data() + len_;
   if (pretty_ && had_members) {
@@ -374,8 +453,21 @@ void JsonWriter::MemberOfParts(std::string_view key,
 
 void JsonWriter::RawNumber(std::string_view number) {
   char* p = BeginToken(number.size());
-  memcpy(p, number.data(), number.size());
-  Commit(p + number.size());
+  Commit(CopyBytes(p, number.data(), number.size()));
+  need_comma_ = true;
+  FinishIfComplete();
+}
+
+void JsonWriter::RawJson(std::string_view json) {
+  if (!pretty_) {
+    char* p = BeginToken(json.size());
+    Commit(CopyBytes(p, json.data(), json.size()));
+  } else {
+    std::string indented;
+    AppendReindented(json, depth_, &indented);
+    char* p = BeginToken(indented.size());
+    Commit(CopyBytes(p, indented.data(), indented.size()));
+  }
   need_comma_ = true;
   FinishIfComplete();
 }

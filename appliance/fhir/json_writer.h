@@ -69,6 +69,16 @@ class JsonWriter {
   void Int(int64_t value);
   void Bool(bool value);
 
+  // Writes `json`, compact JSON made beforehand (a constant of the caller, or
+  // text cached from an earlier compact writer), as the next value; or,
+  // inside an object and not after Key(), as one or more complete members
+  // (`"a":1,"b":[2]`). Compact output copies it as is; pretty output
+  // re-indents it to the current depth. Either way the bytes are the same as
+  // writing the same tokens one by one, so a constant fragment that repeats
+  // in every resource costs one copy instead of a dozen tokens. `json` must
+  // be valid compact JSON: no whitespace outside strings, keys as for Key().
+  void RawJson(std::string_view json);
+
   // Key + value shorthands.
   void Member(std::string_view key, std::string_view value);
   void Member(std::string_view key, const char* value) {
@@ -91,12 +101,14 @@ class JsonWriter {
 
   // Depth of open containers (0 when the document is complete).
   size_t depth() const { return depth_; }
+  bool pretty() const { return pretty_; }
 
  private:
   // Makes room for a token of up to `payload` bytes and writes what goes
   // before it (comma; newline and indent when pretty). Returns where the
   // payload goes; the caller stores it and passes the end to Commit().
   char* BeginToken(size_t payload);
+  char* BeginPrettyToken(size_t payload);  // BeginToken when pretty_.
   void Commit(const char* end) {
     len_ = static_cast<size_t>(end - out_->data());
   }
@@ -128,6 +140,7 @@ void AppendJsonString(std::string_view s, std::string* out);
 // allowed) into a JSON/FHIR decimal keeping its precision: "065.88" -> "65.88",
 // "+5" -> "5", ".5" -> "0.5", "-0.50" -> "-0.50", "5." -> "5". Returns false
 // (and leaves *out alone) when `nm` is not such a number (e.g. "1,5").
+// `nm` must not point into `*out`.
 bool NormalizeDecimal(std::string_view nm, std::string* out);
 
 }  // namespace appliance::fhir

@@ -61,6 +61,75 @@ TEST(JsonWriterTest, PrettyMatchesJsonStringify) {
             "}");
 }
 
+// Writes the same document with tokens, or with RawJson for the parts in
+// `raw` (a member list, an object value, an array element).
+std::string FragmentDocument(bool pretty, bool raw) {
+  std::string out;
+  JsonWriter w(&out, pretty);
+  w.BeginObject();
+  w.Member("first", "x");
+  if (raw) {
+    w.RawJson(R"("category":[{"coding":[{"system":"s","code":"c"}]}],)"
+              R"("empty":{},"list":[],"n":1.50,"q":"a,b:{c}[d]\"e")");
+  } else {
+    w.ArrayMember("category");
+    w.BeginObject();
+    w.ArrayMember("coding");
+    w.BeginObject();
+    w.Member("system", "s");
+    w.Member("code", "c");
+    w.EndObject();
+    w.EndArray();
+    w.EndObject();
+    w.EndArray();
+    w.ObjectMember("empty");
+    w.EndObject();
+    w.ArrayMember("list");
+    w.EndArray();
+    w.Key("n");
+    w.RawNumber("1.50");
+    w.Member("q", "a,b:{c}[d]\"e");
+  }
+  w.Key("value");
+  if (raw) {
+    w.RawJson(R"({"reference":"urn:uuid:1"})");
+  } else {
+    w.BeginObject();
+    w.Member("reference", "urn:uuid:1");
+    w.EndObject();
+  }
+  w.ArrayMember("items");
+  w.Int(1);
+  if (raw) {
+    w.RawJson(R"([{"a":[1,2]},true])");
+  } else {
+    w.BeginArray();
+    w.BeginObject();
+    w.ArrayMember("a");
+    w.Int(1);
+    w.Int(2);
+    w.EndArray();
+    w.EndObject();
+    w.Bool(true);
+    w.EndArray();
+  }
+  w.EndArray();
+  w.EndObject();
+  return out;
+}
+
+TEST(JsonWriterTest, RawJsonEqualsTheSameTokens) {
+  EXPECT_EQ(FragmentDocument(/*pretty=*/false, /*raw=*/true),
+            FragmentDocument(/*pretty=*/false, /*raw=*/false));
+  EXPECT_EQ(FragmentDocument(/*pretty=*/true, /*raw=*/true),
+            FragmentDocument(/*pretty=*/true, /*raw=*/false));
+  EXPECT_EQ(
+      FragmentDocument(/*pretty=*/false, /*raw=*/true),
+      R"({"first":"x","category":[{"coding":[{"system":"s","code":"c"}]}],)"
+      R"("empty":{},"list":[],"n":1.50,"q":"a,b:{c}[d]\"e",)"
+      R"("value":{"reference":"urn:uuid:1"},"items":[1,[{"a":[1,2]},true]]})");
+}
+
 TEST(JsonStringTest, EscapesQuotesBackslashesAndControls) {
   EXPECT_EQ(Quoted("a\"b\\c"), R"("a\"b\\c")");
   EXPECT_EQ(Quoted("l1\nl2\r\t"), R"("l1\nl2\r\t")");

@@ -1,21 +1,13 @@
 #include "appliance/fhir/mapping_context.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "appliance/fhir/datetime.h"
 #include "appliance/fhir/uuid.h"
 
 namespace appliance::fhir::internal {
-namespace {
-
-bool IsAscii(std::string_view s) {
-  for (char ch : s) {
-    if (static_cast<unsigned char>(ch) >= 0x80) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 hl7::Location Loc(const char* segment, int occurrence, int field,
                   int repetition, int component) {
   hl7::Location l;
@@ -25,6 +17,20 @@ hl7::Location Loc(const char* segment, int occurrence, int field,
   l.repetition = repetition;
   l.component = component;
   return l;
+}
+
+void SplitPieces(std::string_view raw, char sep, std::string_view* out,
+                 size_t n) {
+  size_t k = 0;
+  if (!raw.empty()) {
+    while (k < n) {
+      const size_t at = sep == '\0' ? std::string_view::npos : raw.find(sep);
+      out[k++] = raw.substr(0, at);
+      if (at == std::string_view::npos) break;
+      raw.remove_prefix(at + 1);
+    }
+  }
+  for (; k < n; ++k) out[k] = std::string_view();
 }
 
 SegmentRef FindFirst(const hl7::Message& m, std::string_view name) {
@@ -50,8 +56,59 @@ Context::Context(const hl7::Message& message, const MapperOptions& options,
 
 std::string Context::Text(std::string_view raw) const {
   if (raw.empty() || hl7::IsNull(raw)) return std::string();
-  if (IsAscii(raw) && !hl7::NeedsUnescape(raw, d_)) return std::string(raw);
+  // NeedsUnescape is true for escapes and for any byte >= 0x80.
+  if (!hl7::NeedsUnescape(raw, d_)) return std::string(raw);
   return hl7::Unescape(raw, d_, charset_);
+}
+
+namespace {
+
+// hl7::NeedsUnescape (an escape character or a byte >= 0x80), 8 bytes at a
+// time: TextView runs it on nearly every value the mappers read.
+bool NeedsDecoding(std::string_view s, char escape) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  const uint64_t escapes = kOnes * static_cast<unsigned char>(escape);
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t x;
+    memcpy(&x, s.data() + i, 8);
+    const uint64_t e = x ^ escapes;  // Zero bytes where x has the escape.
+    if (((x | ((e - kOnes) & ~e)) & kHighs) != 0) return true;
+  }
+  for (; i < s.size(); ++i) {
+    if (s[i] == escape || static_cast<unsigned char>(s[i]) >= 0x80) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view Context::TextView(std::string_view raw) {
+  if (raw.empty() || hl7::IsNull(raw)) return std::string_view();
+  if (!NeedsDecoding(raw, d_.escape)) return raw;
+  return decoded_.emplace_front(hl7::Unescape(raw, d_, charset_));
+}
+
+const Context::SystemEntry& Context::System(std::string_view name) {
+  for (const SystemEntry& e : systems_) {
+    if (e.name == name) return e;
+  }
+  return systems_.emplace_front(
+      SystemEntry{name, terminology_.SystemUri(name, facility_),
+                  terminology_.IsStandardSystem(name)});
+}
+
+std::string_view Context::AuthorityUri(std::string_view authority) {
+  for (const AuthorityEntry& e : authorities_) {
+    if (e.authority == authority) return e.uri;
+  }
+  return authorities_
+      .emplace_front(AuthorityEntry{std::string(authority),
+                                    terminology_.AuthorityUri(authority)})
+      .uri;
 }
 
 void Context::AddFinding(FindingSeverity severity, hl7::Location location,
@@ -71,6 +128,17 @@ void Context::Hold(const std::string& reason) {
 
 std::string Context::Id(std::string_view type, std::string_view key) const {
   return FormatUuid(Uuid5(kFhirIdNamespace, {type, "|", key}));
+}
+
+std::string Context::Id(
+    std::string_view type,
+    std::initializer_list<std::string_view> key_parts) const {
+  // The name "<type>|<parts...>", as Id(type, concatenated parts).
+  absl::InlinedVector<std::string_view, 16> name;
+  name.push_back(type);
+  name.push_back("|");
+  name.insert(name.end(), key_parts.begin(), key_parts.end());
+  return FormatUuid(Uuid5(kFhirIdNamespace, name.data(), name.size()));
 }
 
 bool Context::DateTime(std::string_view dtm, const hl7::Location& loc,
@@ -122,57 +190,57 @@ Concept Context::MakeConcept(std::string_view raw, const hl7::Location& loc,
                              char sep) {
   Concept c;
   if (raw.empty() || hl7::IsNull(raw)) return c;
+  // CWE: code ^ display ^ system ^ alternate code ^ display ^ system ^
+  // system version ^ alternate version ^ original text.
+  std::string_view parts[9];
+  SplitPieces(raw, sep, parts, 9);
   // Mapped and standard codings go first, then the local ones; each list
   // without (system, code) duplicates. At most two triplets (CWE 1-3, 4-6).
-  Coding local[2];
+  CodingView local[2];
   size_t local_count = 0;
   // The system and code of every local triplet, for the finding.
-  std::string unmapped_systems[2];
+  std::string_view unmapped_systems[2];
   std::string_view unmapped_codes[2];
   size_t unmapped_count = 0;
   bool has_standard = false;
-  auto add = [](std::vector<Coding>* v, Coding coding) {
-    for (const Coding& e : *v) {
+  auto add = [](Concept* concept, const CodingView& coding) {
+    for (const CodingView& e : concept->codings) {
       if (e.system == coding.system && e.code == coding.code) return;
     }
-    v->push_back(std::move(coding));
+    concept->codings.push_back(coding);
   };
-  std::string codes[2];  // Kept alive for unmapped_codes.
   for (int triplet = 0; triplet < 2; ++triplet) {
     const size_t base = triplet * 3;
-    std::string& code = codes[triplet];
-    code = Text(hl7::Piece(raw, sep, base + 1));
-    std::string display = Text(hl7::Piece(raw, sep, base + 2));
-    std::string system = Text(hl7::Piece(raw, sep, base + 3));
+    const std::string_view code = TextView(parts[base]);
+    const std::string_view display = TextView(parts[base + 1]);
+    const std::string_view system = TextView(parts[base + 2]);
     if (c.text.empty()) c.text = display;
     if (code.empty()) continue;
     if (const std::vector<Coding>* mapped =
             terminology_.LookupCode(system, code, facility_)) {
-      for (const Coding& m : *mapped) add(&c.codings, m);
+      for (const Coding& m : *mapped) {
+        add(&c, CodingView{m.system, m.code, m.display});
+      }
       has_standard = true;
     }
-    if (terminology_.IsStandardSystem(system)) {
-      add(&c.codings, Coding{terminology_.SystemUri(system, facility_), code,
-                             std::move(display)});
+    const CodingView coding{SystemUri(system), code, display};
+    if (IsStandardSystem(system)) {
+      add(&c, coding);
       has_standard = true;
       continue;
     }
-    Coding coding{terminology_.SystemUri(system, facility_), code,
-                  std::move(display)};
     bool duplicate = false;
     for (size_t k = 0; k < local_count; ++k) {
       duplicate = duplicate || (local[k].system == coding.system &&
                                 local[k].code == coding.code);
     }
-    if (!duplicate) local[local_count++] = std::move(coding);
+    if (!duplicate) local[local_count++] = coding;
     unmapped_codes[unmapped_count] = code;
-    unmapped_systems[unmapped_count++] = std::move(system);
+    unmapped_systems[unmapped_count++] = system;
   }
-  std::string original = Text(hl7::Piece(raw, sep, 9));
-  if (!original.empty()) c.text = std::move(original);
-  for (size_t k = 0; k < local_count; ++k) {
-    c.codings.push_back(std::move(local[k]));
-  }
+  const std::string_view original = TextView(parts[8]);
+  if (!original.empty()) c.text = original;
+  for (size_t k = 0; k < local_count; ++k) c.codings.push_back(local[k]);
   if (local_count > 0 && !has_standard) {
     c.unmapped = true;
     std::string text = "local code ";
@@ -196,6 +264,10 @@ const Concept& ConceptOrUnknown(const Concept& c) {
 }
 
 void WriteCoding(JsonWriter& w, const Coding& c) {
+  WriteCoding(w, CodingView{c.system, c.code, c.display});
+}
+
+void WriteCoding(JsonWriter& w, const CodingView& c) {
   w.BeginObject();
   w.OptionalMember("system", c.system);
   w.OptionalMember("code", c.code);
@@ -207,15 +279,14 @@ void WriteConcept(JsonWriter& w, const Concept& c) {
   w.BeginObject();
   if (!c.codings.empty()) {
     w.ArrayMember("coding");
-    for (const Coding& coding : c.codings) WriteCoding(w, coding);
+    for (const CodingView& coding : c.codings) WriteCoding(w, coding);
     w.EndArray();
   }
   w.OptionalMember("text", c.text);
   w.EndObject();
 }
 
-void WriteReference(JsonWriter& w, std::string_view key,
-                    const std::string& id) {
+void WriteReference(JsonWriter& w, std::string_view key, std::string_view id) {
   w.ObjectMember(key);
   w.MemberOfParts("reference", {"urn:uuid:", id});
   w.EndObject();
@@ -255,8 +326,8 @@ void WritePractitionerDisplay(Context& c, std::string_view key,
   w.EndObject();
 }
 
-void WriteIdentifier(JsonWriter& w, const std::string& system,
-                     const std::string& value, std::string_view type_code) {
+void WriteIdentifier(JsonWriter& w, std::string_view system,
+                     std::string_view value, std::string_view type_code) {
   w.BeginObject();
   if (!type_code.empty()) {
     w.ObjectMember("type");
@@ -306,7 +377,7 @@ void EndBundle(Context& c) {
   c.result()->bundle.push_back('\n');
 }
 
-void BeginEntry(Context& c, const char* type, const std::string& id,
+void BeginEntry(Context& c, const char* type, std::string_view id,
                 bool write_id) {
   JsonWriter& w = c.w();
   w.BeginObject();
@@ -316,7 +387,7 @@ void BeginEntry(Context& c, const char* type, const std::string& id,
   if (write_id) w.Member("id", id);
 }
 
-void EndEntryPut(Context& c, const char* type, const std::string& id) {
+void EndEntryPut(Context& c, const char* type, std::string_view id) {
   JsonWriter& w = c.w();
   w.EndObject();  // resource
   w.ObjectMember("request");
@@ -324,7 +395,7 @@ void EndEntryPut(Context& c, const char* type, const std::string& id) {
   w.MemberOfParts("url", {type, "/", id});
   w.EndObject();
   w.EndObject();  // entry
-  c.result()->entries.push_back({type, id, "PUT"});
+  c.result()->entries.push_back({type, std::string(id), "PUT"});
 }
 
 void EndEntryConditionalCreate(Context& c, const char* type,
@@ -368,7 +439,7 @@ absl::StatusOr<PatientKey> MakePatientKey(Context& c, const SegmentRef& pid) {
   if (authority.empty()) authority = c.facility();
   PatientKey key;
   key.value = c.Text(c.Comp(chosen, 1));
-  key.system = c.terminology().AuthorityUri(authority);
+  key.system = c.AuthorityUri(authority);
   key.id = c.Id("Patient", absl::StrCat(authority, "|", key.value));
   return key;
 }
@@ -544,8 +615,7 @@ void WritePatientEntry(Context& c, const SegmentRef& pid, const PatientKey& key,
       std::string authority = c.Text(c.Sub(c.Comp(cx, 4), 1));
       if (authority.empty()) authority = c.Text(c.Sub(c.Comp(cx, 4), 2));
       if (authority.empty()) authority = c.facility();
-      WriteIdentifier(w, c.terminology().AuthorityUri(authority), value,
-                      c.Comp(cx, 5));
+      WriteIdentifier(w, c.AuthorityUri(authority), value, c.Comp(cx, 5));
     }
     w.EndArray();
   }
@@ -604,7 +674,7 @@ bool MakeEncounterKey(Context& c, const SegmentRef& pv1, EncounterKey* key) {
   if (authority.empty()) authority = c.Text(c.Sub(c.Comp(cx, 4), 2));
   if (authority.empty()) authority = c.facility();
   key->value = value;
-  key->system = c.terminology().AuthorityUri(authority);
+  key->system = c.AuthorityUri(authority);
   key->id = c.Id("Encounter", absl::StrCat(authority, "|", value));
   return true;
 }
@@ -767,16 +837,14 @@ void WriteServiceRequestEntry(Context& c, const SegmentRef& orc,
     w.ArrayMember("identifier");
     if (!order.placer_id.empty()) {
       WriteIdentifier(w,
-                      c.terminology().AuthorityUri(order.placer_ns.empty()
-                                                       ? c.facility()
-                                                       : order.placer_ns),
+                      c.AuthorityUri(order.placer_ns.empty() ? c.facility()
+                                                             : order.placer_ns),
                       order.placer_id, "PLAC");
     }
     if (!order.filler_id.empty()) {
       WriteIdentifier(w,
-                      c.terminology().AuthorityUri(order.filler_ns.empty()
-                                                       ? c.facility()
-                                                       : order.filler_ns),
+                      c.AuthorityUri(order.filler_ns.empty() ? c.facility()
+                                                             : order.filler_ns),
                       order.filler_id, "FILL");
     }
     w.EndArray();
@@ -879,7 +947,7 @@ void WriteSpecimenEntry(Context& c, const SegmentRef* spm,
   BeginEntry(c, "Specimen", id, true);
   if (type.unmapped) WriteUnmappedTag(w);
   if (!placer.empty() || !filler.empty()) {
-    const std::string system = c.terminology().AuthorityUri(c.facility());
+    const std::string_view system = c.AuthorityUri(c.facility());
     w.ArrayMember("identifier");
     if (!placer.empty()) WriteIdentifier(w, system, placer, "PGN");
     if (!filler.empty()) WriteIdentifier(w, system, filler, "FGN");

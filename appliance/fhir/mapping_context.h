@@ -4,10 +4,13 @@
 #ifndef APPLIANCE_FHIR_MAPPING_CONTEXT_H_
 #define APPLIANCE_FHIR_MAPPING_CONTEXT_H_
 
+#include <forward_list>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "appliance/fhir/json_writer.h"
 #include "appliance/fhir/mapper.h"
@@ -30,9 +33,20 @@ struct SegmentRef {
   bool present() const { return occurrence > 0; }
 };
 
+// A coding whose text is held elsewhere: in the message, in the Context's
+// decoded text (see Context::TextView) or in the Terminology. It is valid for
+// the Context's lifetime (one Map() call).
+struct CodingView {
+  std::string_view system;  // URI.
+  std::string_view code;
+  std::string_view display;  // May be empty.
+};
+
+// A CodeableConcept, valid for the Context's lifetime (see CodingView). Most
+// have one or two codings: those stay inside the object.
 struct Concept {
-  std::vector<Coding> codings;
-  std::string text;
+  absl::InlinedVector<CodingView, 2> codings;
+  std::string_view text;
   bool unmapped = false;  // Has local codes and no standard coding.
   bool empty() const { return codings.empty() && text.empty(); }
 };
@@ -79,6 +93,17 @@ class Context {
   }
   // Decoded UTF-8 text of a raw value; the null value "" gives "".
   std::string Text(std::string_view raw) const;
+  // The same without a copy: a view of the message when the value needs no
+  // decoding (plain ASCII, no escapes: nearly always), else of decoded text
+  // kept by the Context. Valid for the Context's lifetime.
+  std::string_view TextView(std::string_view raw);
+
+  // Terminology::SystemUri / IsStandardSystem / AuthorityUri, remembered for
+  // the message (a lab result names the same few systems and authorities
+  // many times). Views valid for the Context's lifetime.
+  std::string_view SystemUri(std::string_view name) { return System(name).uri; }
+  bool IsStandardSystem(std::string_view name) { return System(name).standard; }
+  std::string_view AuthorityUri(std::string_view authority);
 
   void AddFinding(FindingSeverity severity, hl7::Location location,
                   std::string code, std::string text);
@@ -87,6 +112,9 @@ class Context {
 
   // The deterministic id of a resource of `type` with business key `key`.
   std::string Id(std::string_view type, std::string_view key) const;
+  // The same with the key given as consecutive parts (no concatenation).
+  std::string Id(std::string_view type,
+                 std::initializer_list<std::string_view> key_parts) const;
 
   // Date conversions; on a bad value add a finding and return false.
   bool DateTime(std::string_view dtm, const hl7::Location& loc,
@@ -114,8 +142,50 @@ class Context {
   // The last successful DateTime() conversion (see there).
   std::string last_datetime_in_;
   std::string last_datetime_out_;
+  // Decoded text handed out by TextView. These caches are lists: elements
+  // never move (views of them stay valid), and an empty list allocates
+  // nothing (most messages decode no text at all).
+  std::forward_list<std::string> decoded_;
+  struct SystemEntry {
+    std::string_view name;  // Valid for the message (see TextView).
+    std::string uri;
+    bool standard;
+  };
+  // The entry of a coding-system name (made on first use).
+  const SystemEntry& System(std::string_view name);
+  std::forward_list<SystemEntry> systems_;  // System() cache.
+  struct AuthorityEntry {
+    std::string authority;
+    std::string uri;
+  };
+  std::forward_list<AuthorityEntry> authorities_;  // AuthorityUri() cache.
   JsonWriter writer_;
 };
+
+// Splits `raw` on `sep` into out[0, n): piece k+1 in out[k], pieces past
+// the last one empty (as hl7::Piece, in one pass instead of one scan per
+// piece). `sep` '\0' gives a single piece.
+void SplitPieces(std::string_view raw, char sep, std::string_view* out,
+                 size_t n);
+
+// The members written by `write`, as compact JSON for JsonWriter::RawJson
+// (for fragments written many times per message: references to the
+// patient, the order...).
+template <typename Fn>
+std::string CompactMembers(Fn write) {
+  std::string json;
+  json.reserve(256);  // Fragments are short: one allocation.
+  {
+    JsonWriter w(&json);
+    w.BeginObject();
+    write(w);
+    w.EndObject();
+  }
+  // The members are the object's text between its braces.
+  json.pop_back();
+  json.erase(0, 1);
+  return json;
+}
 
 hl7::Location Loc(const char* segment, int occurrence, int field,
                   int repetition = 0, int component = 0);
@@ -128,16 +198,17 @@ SegmentRef FindFirst(const hl7::Message& m, std::string_view name);
 const Concept& ConceptOrUnknown(const Concept& c);
 void WriteConcept(JsonWriter& w, const Concept& c);
 void WriteCoding(JsonWriter& w, const Coding& c);
+void WriteCoding(JsonWriter& w, const CodingView& c);
 // "urn:uuid:<id>": every reference points at an entry of the same Bundle.
-void WriteReference(JsonWriter& w, std::string_view key, const std::string& id);
+void WriteReference(JsonWriter& w, std::string_view key, std::string_view id);
 // meta.tag marking resources with unmapped local codes.
 void WriteUnmappedTag(JsonWriter& w);
 // A reference with only a display, from an XCN (id^family^given...).
 void WritePractitionerDisplay(Context& c, std::string_view key,
                               std::string_view xcn);
 // identifier entry (system, value, v2-0203 type code).
-void WriteIdentifier(JsonWriter& w, const std::string& system,
-                     const std::string& value, std::string_view type_code);
+void WriteIdentifier(JsonWriter& w, std::string_view system,
+                     std::string_view value, std::string_view type_code);
 // Percent-encodes a search parameter value (keeps '|' ':' '/').
 std::string QueryEscape(std::string_view s);
 
@@ -145,10 +216,10 @@ std::string QueryEscape(std::string_view s);
 void BeginBundle(Context& c);
 void EndBundle(Context& c);
 // Writes {"fullUrl": ..., "resource": { "resourceType": type[, "id": id]
-void BeginEntry(Context& c, const char* type, const std::string& id,
+void BeginEntry(Context& c, const char* type, std::string_view id,
                 bool write_id);
 // Closes the resource and writes the request: PUT type/id.
-void EndEntryPut(Context& c, const char* type, const std::string& id);
+void EndEntryPut(Context& c, const char* type, std::string_view id);
 // Closes the resource and writes the request: POST type, ifNoneExist.
 void EndEntryConditionalCreate(Context& c, const char* type,
                                const std::string& id,

@@ -1,9 +1,11 @@
 // ORU^R01 -> Patient, Encounter, ServiceRequest, Specimen, DiagnosticReport
 // and Observations. See docs/MAPPING.md.
+#include <charconv>
+#include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/base/status_macros.h"
 #include "appliance/fhir/datetime.h"
@@ -14,17 +16,29 @@
 namespace appliance::fhir::internal {
 namespace {
 
-constexpr char kObservationCategory[] =
-    "http://terminology.hl7.org/CodeSystem/observation-category";
+// Debian's Abseil has its own absl::string_view (for absl::StrCat).
+absl::string_view Av(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+
 constexpr char kInterpretationSystem[] =
     "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
 constexpr char kDataAbsentSystem[] =
     "http://terminology.hl7.org/CodeSystem/data-absent-reason";
 
+// Observation.category, the same in every Observation: written as one
+// fragment (JsonWriter::RawJson) instead of 13 tokens.
+constexpr char kLaboratoryCategory[] =
+    R"("category":[{"coding":[{"system":")"
+    "http://terminology.hl7.org/CodeSystem/observation-category"
+    R"(","code":"laboratory","display":"Laboratory"}]}])";
+
 struct Obx {
   SegmentRef obx;
   std::vector<SegmentRef> notes;
   std::string id;
+  // Decoded OBX-3.3, OBX-3.1 and OBX-4: with the order, the id's key.
+  std::string_view system, code, sub_id;
 };
 
 struct Order {
@@ -41,6 +55,10 @@ struct Order {
   std::string effective;      // OBR-7 as FHIR dateTime (empty when absent).
   std::string effective_end;  // OBR-8.
   std::string issued;         // OBR-22 as FHIR instant.
+  // Members every result of the order repeats, as compact JSON (RawJson):
+  // "basedOn" (the ServiceRequest) and "specimen" (the first Specimen).
+  std::string based_on_json;
+  std::string specimen_json;
 };
 
 struct PatientGroup {
@@ -49,6 +67,8 @@ struct PatientGroup {
   PatientKey key;
   EncounterKey encounter;
   bool has_encounter = false;
+  // "subject" (and "encounter") of the group's resources, as compact JSON.
+  std::string context_json;
 };
 
 // OBX-11 -> Observation.status. nullptr when unknown.
@@ -74,58 +94,83 @@ const char* ReportStatus(std::string_view s) {
   return nullptr;
 }
 
-const char* InterpretationDisplay(std::string_view code) {
-  static const std::pair<const char*, const char*> kCodes[] = {
-      {"N", "Normal"},
-      {"H", "High"},
-      {"L", "Low"},
-      {"HH", "Critical high"},
-      {"LL", "Critical low"},
-      {"A", "Abnormal"},
-      {"AA", "Critical abnormal"},
-      {"<", "Off scale low"},
-      {">", "Off scale high"},
-      {"HU", "Significantly high"},
-      {"LU", "Significantly low"},
-      {"I", "Intermediate"},
-      {"R", "Resistant"},
-      {"S", "Susceptible"},
-      {"MS", "moderately susceptible"},
-      {"VS", "very susceptible"},
-      {"POS", "Positive"},
-      {"NEG", "Negative"},
-      {"IND", "Indeterminate"},
-      {"DET", "Detected"},
-      {"ND", "Not detected"},
-      {"E", "Equivocal"},
-      {"U", "Significant change up"},
-      {"D", "Significant change down"},
-      {"B", "Better"},
-      {"W", "Worse"},
-  };
-  for (const auto& [c, d] : kCodes) {
-    if (code == c) return d;
+struct Interpretation {
+  const char* code;
+  const char* display;
+};
+constexpr Interpretation kInterpretations[] = {
+    {"N", "Normal"},
+    {"H", "High"},
+    {"L", "Low"},
+    {"HH", "Critical high"},
+    {"LL", "Critical low"},
+    {"A", "Abnormal"},
+    {"AA", "Critical abnormal"},
+    {"<", "Off scale low"},
+    {">", "Off scale high"},
+    {"HU", "Significantly high"},
+    {"LU", "Significantly low"},
+    {"I", "Intermediate"},
+    {"R", "Resistant"},
+    {"S", "Susceptible"},
+    {"MS", "moderately susceptible"},
+    {"VS", "very susceptible"},
+    {"POS", "Positive"},
+    {"NEG", "Negative"},
+    {"IND", "Indeterminate"},
+    {"DET", "Detected"},
+    {"ND", "Not detected"},
+    {"E", "Equivocal"},
+    {"U", "Significant change up"},
+    {"D", "Significant change down"},
+    {"B", "Better"},
+    {"W", "Worse"},
+};
+
+// The interpretation entry of an OBX-8 flag with a v3 equivalent, as compact
+// JSON ({"coding":[{"system":...,"code":...,"display":...}]}); nullptr for
+// other flags.
+const std::string* InterpretationJson(std::string_view code) {
+  static const std::vector<std::string>* const kJson = [] {
+    auto* json = new std::vector<std::string>;
+    for (const Interpretation& i : kInterpretations) {
+      json->push_back(std::string());
+      JsonWriter w(&json->back());
+      w.BeginObject();
+      w.ArrayMember("coding");
+      w.BeginObject();
+      w.Member("system", kInterpretationSystem);
+      w.Member("code", i.code);
+      w.Member("display", i.display);
+      w.EndObject();
+      w.EndArray();
+      w.EndObject();
+    }
+    return json;
+  }();
+  for (size_t k = 0; k < std::size(kInterpretations); ++k) {
+    if (code == kInterpretations[k].code) return &(*kJson)[k];
   }
   return nullptr;
 }
 
 // A quantity's unit: original text plus UCUM coding when known.
 struct Unit {
-  std::string text;
-  std::string code;  // UCUM; empty when unmapped.
+  std::string_view text;
+  std::string_view code;  // UCUM; empty when unmapped.
+  // The unit's members of a Quantity ("unit", "system", "code") as compact
+  // JSON (a result writes them up to three times: value, low, high); empty
+  // when there is no unit.
+  std::string json;
 };
 
-void WriteQuantityBody(JsonWriter& w, const std::string& value,
-                       const Unit& unit, std::string_view comparator) {
+void WriteQuantityBody(JsonWriter& w, std::string_view value, const Unit& unit,
+                       std::string_view comparator) {
   w.BeginObject();
   w.Key("value");
   w.RawNumber(value);
   if (!comparator.empty()) w.Member("comparator", comparator);
-  w.OptionalMember("unit", unit.text);
-  if (!unit.code.empty()) {
-    w.Member("system", kUcumUri);
-    w.Member("code", unit.code);
-  }
+  if (!unit.json.empty()) w.RawJson(unit.json);
   w.EndObject();
 }
 
@@ -155,22 +200,36 @@ struct Value {
     kInvalid
   };
   Kind kind = kNone;
-  std::string a, b;        // Numbers (normalised), string, date/time.
-  std::string comparator;  // kQuantity.
-  Concept coded;           // kConcept.
+  std::string a, b;             // Numbers (normalised), string, date/time.
+  std::string_view comparator;  // kQuantity; a view of the message.
+  Concept coded;                // kConcept.
+};
+
+// State the Observations of one message share, so that each result does not
+// rebuild it.
+struct ObservationScratch {
+  // The unit of the last result, and its OBX-6, while it can be reused: a
+  // unit with a UCUM code (an unmapped one makes a finding per result).
+  Unit unit;
+  std::string_view unit_raw;
+  bool unit_reusable = false;
+  std::vector<Value> values;  // Cleared per result; keeps its storage.
+  std::string own_effective;  // OBX-14 as FHIR dateTime.
 };
 
 class ObservationMapper {
  public:
   ObservationMapper(Context& c, const PatientGroup& patient, const Order& order,
-                    const Obx& x)
+                    const Obx& x, ObservationScratch& scratch)
       : c_(c),
         w_(c.w()),
         patient_(patient),
         order_(order),
         x_(x),
         s_(x.obx.segment),
-        occ_(x.obx.occurrence) {}
+        occ_(x.obx.occurrence),
+        scratch_(scratch),
+        unit_(scratch.unit) {}
 
   void Write();
 
@@ -178,8 +237,10 @@ class ObservationMapper {
   hl7::Location L(int field, int rep = 0) const {
     return Loc("OBX", occ_, field, rep);
   }
-  Unit MakeUnit();
-  Value Prepare(std::string_view type, std::string_view raw, int rep);
+  // Sets unit_ (and unit_unmapped_) from OBX-6.
+  void MakeUnit();
+  // Fills `*v` (default-constructed) from one OBX-5 repetition.
+  void Prepare(std::string_view type, std::string_view raw, int rep, Value* v);
   bool ParseNumber(std::string_view raw, std::string* out) const {
     return NormalizeDecimal(raw, out);
   }
@@ -194,50 +255,61 @@ class ObservationMapper {
   const Obx& x_;
   const hl7::Segment& s_;
   const int occ_;
-  Unit unit_;
+  ObservationScratch& scratch_;
+  Unit& unit_;  // scratch_.unit.
   bool unit_unmapped_ = false;
 };
 
-Unit ObservationMapper::MakeUnit() {
-  Unit u;
+void ObservationMapper::MakeUnit() {
   const std::string_view ce = s_.field(6);
-  if (ce.empty() || hl7::IsNull(ce)) return u;
-  const std::string id = c_.Text(c_.Comp(ce, 1));
-  const std::string text = c_.Text(c_.Comp(ce, 2));
-  const std::string_view system = c_.Comp(ce, 3);
-  u.text = id.empty() ? text : id;
+  if (scratch_.unit_reusable && ce == scratch_.unit_raw) return;
+  scratch_.unit_raw = ce;
+  scratch_.unit_reusable = false;
+  unit_.text = std::string_view();
+  unit_.code = std::string_view();
+  unit_.json.clear();
+  if (ce.empty() || hl7::IsNull(ce)) return;
+  std::string_view parts[3];
+  SplitPieces(ce, c_.delimiters().component, parts, 3);
+  const std::string_view id = c_.TextView(parts[0]);
+  const std::string_view text = c_.TextView(parts[1]);
+  const std::string_view system = parts[2];
+  unit_.text = id.empty() ? text : id;
   if (system == "UCUM" && !id.empty()) {
-    u.code = id;
-    return u;
+    unit_.code = id;
+  } else if (const Coding* ucum =
+                 c_.terminology().LookupUnit(id.empty() ? text : id)) {
+    unit_.code = ucum->code;
+  } else {
+    unit_unmapped_ = true;
+    const std::string msg = absl::StrCat(
+        "unit \"", Av(unit_.text), "\" has no UCUM mapping; kept as text");
+    c_.AddFinding(FindingSeverity::kWarning, L(6), "unmapped-unit", msg);
+    if (c_.options().unmapped_policy == UnmappedPolicy::kHold) c_.Hold(msg);
   }
-  if (const Coding* ucum =
-          c_.terminology().LookupUnit(id.empty() ? text : id)) {
-    u.code = ucum->code;
-    return u;
-  }
-  unit_unmapped_ = true;
-  const std::string msg =
-      absl::StrCat("unit \"", u.text, "\" has no UCUM mapping; kept as text");
-  c_.AddFinding(FindingSeverity::kWarning, L(6), "unmapped-unit", msg);
-  if (c_.options().unmapped_policy == UnmappedPolicy::kHold) c_.Hold(msg);
-  return u;
+  unit_.json = CompactMembers([&](JsonWriter& w) {
+    w.OptionalMember("unit", unit_.text);
+    if (!unit_.code.empty()) {
+      w.Member("system", kUcumUri);
+      w.Member("code", unit_.code);
+    }
+  });
+  scratch_.unit_reusable = !unit_unmapped_;
 }
 
-Value ObservationMapper::Prepare(std::string_view type, std::string_view raw,
-                                 int rep) {
-  Value v;
-  if (raw.empty() || hl7::IsNull(raw)) return v;
+void ObservationMapper::Prepare(std::string_view type, std::string_view raw,
+                                int rep, Value* v) {
+  if (raw.empty() || hl7::IsNull(raw)) return;
   auto invalid = [&](const char* text) {
     c_.AddFinding(FindingSeverity::kError, L(5, rep), "invalid-value", text);
-    v.kind = Value::kInvalid;
-    return v;
+    v->kind = Value::kInvalid;
   };
   if (type == "NM") {
-    if (!ParseNumber(raw, &v.a)) {
+    if (!ParseNumber(raw, &v->a)) {
       return invalid("value is not a number (NM) this mapper can read");
     }
-    v.kind = Value::kQuantity;
-    return v;
+    v->kind = Value::kQuantity;
+    return;
   }
   if (type == "SN") {
     // "^2^+" (a grade such as 2+): HL7 allows a suffix separator without a
@@ -245,10 +317,10 @@ Value ObservationMapper::Prepare(std::string_view type, std::string_view raw,
     if (c_.Comp(raw, 3) == "+" && c_.Comp(raw, 4).empty() &&
         c_.Comp(raw, 1).empty() &&
         hl7::PieceCount(raw, c_.delimiters().component) <= 4 &&
-        ParseNumber(c_.Comp(raw, 2), &v.a)) {
-      v.kind = Value::kString;
-      v.a = absl::StrCat(std::string(c_.Comp(raw, 2)), "+");
-      return v;
+        ParseNumber(c_.Comp(raw, 2), &v->a)) {
+      v->kind = Value::kString;
+      v->a = absl::StrCat(std::string(c_.Comp(raw, 2)), "+");
+      return;
     }
     auto sn = hl7::ParseStructuredNumeric(raw, c_.delimiters());
     if (!sn.ok()) return invalid("value is not a structured numeric (SN)");
@@ -257,68 +329,68 @@ Value ObservationMapper::Prepare(std::string_view type, std::string_view raw,
       if (cmp == "<>") {
         return invalid("SN comparator <> has no FHIR equivalent");
       }
-      if (!ParseNumber(sn->num1, &v.a)) {
+      if (!ParseNumber(sn->num1, &v->a)) {
         return invalid("SN value has no readable number");
       }
-      v.kind = Value::kQuantity;
-      if (cmp != "=") v.comparator = std::string(cmp);
-      return v;
+      v->kind = Value::kQuantity;
+      if (cmp != "=") v->comparator = cmp;
+      return;
     }
     if (!cmp.empty() && cmp != "=") {
       return invalid("SN with both comparator and separator");
     }
-    if (!ParseNumber(sn->num1, &v.a) || !ParseNumber(sn->num2, &v.b)) {
+    if (!ParseNumber(sn->num1, &v->a) || !ParseNumber(sn->num2, &v->b)) {
       return invalid("SN range or ratio has an unreadable number");
     }
     if (sn->separator == "-") {
-      v.kind = Value::kRange;
+      v->kind = Value::kRange;
     } else if (sn->separator == ":" || sn->separator == "/") {
-      v.kind = Value::kRatio;
+      v->kind = Value::kRatio;
     } else {
       return invalid("SN separator is not -, : or /");
     }
-    return v;
+    return;
   }
   if (type == "NR") {
     const std::string_view lo = c_.Comp(raw, 1);
     const std::string_view hi = c_.Comp(raw, 2);
-    if ((!lo.empty() && !ParseNumber(lo, &v.a)) ||
-        (!hi.empty() && !ParseNumber(hi, &v.b)) || (lo.empty() && hi.empty())) {
+    if ((!lo.empty() && !ParseNumber(lo, &v->a)) ||
+        (!hi.empty() && !ParseNumber(hi, &v->b)) ||
+        (lo.empty() && hi.empty())) {
       return invalid("NR value has an unreadable number");
     }
-    v.kind = Value::kRange;
-    return v;
+    v->kind = Value::kRange;
+    return;
   }
   if (type == "CE" || type == "CWE" || type == "CNE" || type == "CF") {
-    v.coded = c_.MakeConcept(raw, L(5, rep));
-    v.kind = v.coded.empty() ? Value::kNone : Value::kConcept;
-    return v;
+    v->coded = c_.MakeConcept(raw, L(5, rep));
+    v->kind = v->coded.empty() ? Value::kNone : Value::kConcept;
+    return;
   }
   if (type == "DT" || type == "DTM" || type == "TS") {
-    if (!c_.DateTime(c_.Comp(raw, 1), L(5, rep), &v.a)) {
+    if (!c_.DateTime(c_.Comp(raw, 1), L(5, rep), &v->a)) {
       c_.AddFinding(FindingSeverity::kError, L(5, rep), "invalid-value",
                     "value is not a valid date/time");
-      v.kind = Value::kInvalid;
-      return v;
+      v->kind = Value::kInvalid;
+      return;
     }
-    v.kind = Value::kDateTime;
-    return v;
+    v->kind = Value::kDateTime;
+    return;
   }
   if (type == "TM") {
     auto t = ToFhirTime(raw);
     if (!t.ok()) return invalid("value is not a valid time (TM)");
-    v.a = *t;
-    v.kind = Value::kTime;
-    return v;
+    v->a = *t;
+    v->kind = Value::kTime;
+    return;
   }
   if (type != "ST" && type != "TX" && type != "FT") {
     c_.AddFinding(
         FindingSeverity::kWarning, L(2), "unsupported-value-type",
         absl::StrCat("value type \"", c_.Text(type), "\" is mapped as text"));
   }
-  v.a = c_.Text(raw);
-  v.kind = v.a.empty() ? Value::kNone : Value::kString;
-  return v;
+  v->a = c_.Text(raw);
+  v->kind = v->a.empty() ? Value::kNone : Value::kString;
 }
 
 void ObservationMapper::WriteValue(const Value& v) {
@@ -370,7 +442,7 @@ void ObservationMapper::WriteValue(const Value& v) {
 
 // OBX-7: "4.0-10.0", "-1.5--0.5", "<0.5", "<=5", ">5"; text otherwise.
 void ObservationMapper::WriteReferenceRange() {
-  const std::string text = c_.Text(s_.field(7));
+  const std::string_view text = c_.TextView(s_.field(7));
   if (text.empty()) return;
   std::string low;
   std::string high;
@@ -420,29 +492,26 @@ void ObservationMapper::WriteInterpretation() {
   bool open = false;
   const size_t reps = c_.RepCount(flags);
   for (size_t r = 1; r <= reps; ++r) {
-    const std::string code = c_.Text(c_.Comp(c_.Rep(flags, r), 1));
+    const std::string_view code = c_.TextView(c_.Comp(c_.Rep(flags, r), 1));
     if (code.empty()) continue;
     if (!open) {
       w_.ArrayMember("interpretation");
       open = true;
     }
-    const char* display = InterpretationDisplay(code);
+    if (const std::string* json = InterpretationJson(code)) {
+      w_.RawJson(*json);
+      continue;
+    }
     w_.BeginObject();
     w_.ArrayMember("coding");
     w_.BeginObject();
-    if (display != nullptr) {
-      w_.Member("system", kInterpretationSystem);
-      w_.Member("code", code);
-      w_.Member("display", display);
-    } else {
-      w_.Member("system", "http://terminology.hl7.org/CodeSystem/v2-0078");
-      w_.Member("code", code);
-      c_.AddFinding(FindingSeverity::kWarning, L(8, static_cast<int>(r)),
-                    "unmapped-interpretation",
-                    absl::StrCat("abnormal flag \"", code,
-                                 "\" has no v3 ObservationInterpretation "
-                                 "equivalent; kept as v2-0078"));
-    }
+    w_.Member("system", "http://terminology.hl7.org/CodeSystem/v2-0078");
+    w_.Member("code", code);
+    c_.AddFinding(FindingSeverity::kWarning, L(8, static_cast<int>(r)),
+                  "unmapped-interpretation",
+                  absl::StrCat("abnormal flag \"", Av(code),
+                               "\" has no v3 ObservationInterpretation "
+                               "equivalent; kept as v2-0078"));
     w_.EndObject();
     w_.EndArray();
     w_.EndObject();
@@ -467,30 +536,30 @@ void ObservationMapper::Write() {
                            "\" is not a known code; default used"));
     status = c_.options().default_observation_status.c_str();
   }
-  unit_ = MakeUnit();
+  MakeUnit();
   // Values: X (cancelled) and N (not asked) carry none.
-  std::vector<Value> values;
+  std::vector<Value>& values = scratch_.values;
+  values.clear();
   const bool no_value = status_code == "X" || status_code == "N";
   if (!no_value && !value_field.empty() && !hl7::IsNull(value_field)) {
     const size_t reps = c_.RepCount(value_field);
     const bool text_type = type == "ST" || type == "TX" || type == "FT";
     if (text_type && reps > 1) {
       // Repeated text lines form one string.
-      Value v;
+      Value& v = values.emplace_back();
       for (size_t r = 1; r <= reps; ++r) {
         if (r > 1) v.a += "\n";
-        v.a += c_.Text(c_.Rep(value_field, r));
+        v.a += c_.TextView(c_.Rep(value_field, r));
       }
       v.kind = Value::kString;
-      values.push_back(std::move(v));
     } else {
       if (type.empty()) {
         c_.AddFinding(FindingSeverity::kWarning, L(2), "missing-value-type",
                       "value type (OBX-2) is missing; value mapped as text");
       }
       for (size_t r = 1; r <= reps; ++r) {
-        values.push_back(Prepare(type.empty() ? "ST" : type,
-                                 c_.Rep(value_field, r), static_cast<int>(r)));
+        Prepare(type.empty() ? "ST" : type, c_.Rep(value_field, r),
+                static_cast<int>(r), &values.emplace_back());
       }
     }
   }
@@ -499,39 +568,21 @@ void ObservationMapper::Write() {
 
   BeginEntry(c_, "Observation", x_.id, true);
   if (unmapped) WriteUnmappedTag(w_);
-  w_.ArrayMember("basedOn");
-  w_.BeginObject();
-  w_.MemberOfParts("reference", {"urn:uuid:", order_.service_request_id});
-  w_.EndObject();
-  w_.EndArray();
+  w_.RawJson(order_.based_on_json);
   w_.Member("status", status);
-  w_.ArrayMember("category");
-  w_.BeginObject();
-  w_.ArrayMember("coding");
-  w_.BeginObject();
-  w_.Member("system", kObservationCategory);
-  w_.Member("code", "laboratory");
-  w_.Member("display", "Laboratory");
-  w_.EndObject();
-  w_.EndArray();
-  w_.EndObject();
-  w_.EndArray();
+  w_.RawJson(kLaboratoryCategory);
   w_.Key("code");
   WriteConcept(w_, ConceptOrUnknown(code));
   if (code.empty()) {
     c_.AddFinding(FindingSeverity::kError, L(3), "missing-code",
                   "observation identifier (OBX-3) is missing");
   }
-  WriteReference(w_, "subject", patient_.key.id);
-  if (patient_.has_encounter) {
-    WriteReference(w_, "encounter", patient_.encounter.id);
-  }
+  w_.RawJson(patient_.context_json);
   std::string_view effective = order_.effective;
-  std::string own_effective;
   const std::string_view obx14 = c_.Comp(s_.field(14), 1);
   if (!obx14.empty() && !hl7::IsNull(obx14) &&
-      c_.DateTime(obx14, L(14), &own_effective)) {
-    effective = own_effective;
+      c_.DateTime(obx14, L(14), &scratch_.own_effective)) {
+    effective = scratch_.own_effective;
   }
   w_.OptionalMember("effectiveDateTime", effective);
   w_.OptionalMember("issued", order_.issued);
@@ -550,9 +601,7 @@ void ObservationMapper::Write() {
   }
   WriteInterpretation();
   WriteNotes(c_, x_.notes);
-  if (!order_.specimen_ids.empty()) {
-    WriteReference(w_, "specimen", order_.specimen_ids[0]);
-  }
+  if (!order_.specimen_json.empty()) w_.RawJson(order_.specimen_json);
   WriteReferenceRange();
   if (values.size() > 1) {
     w_.ArrayMember("component");
@@ -591,15 +640,11 @@ void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
   }
   BeginEntry(c, "DiagnosticReport", o.report_id, true);
   if (code.unmapped) WriteUnmappedTag(w);
-  w.ArrayMember("basedOn");
-  w.BeginObject();
-  w.MemberOfParts("reference", {"urn:uuid:", o.service_request_id});
-  w.EndObject();
-  w.EndArray();
+  w.RawJson(o.based_on_json);
   w.Member("status", status);
   // category: OBR-24 diagnostic service section (HL7 table 0074), else LAB.
   {
-    std::string section = c.Text(obr.field(24));
+    std::string_view section = c.TextView(obr.field(24));
     if (section.empty()) section = "LAB";
     w.ArrayMember("category");
     w.BeginObject();
@@ -614,10 +659,7 @@ void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
   }
   w.Key("code");
   WriteConcept(w, ConceptOrUnknown(code));
-  WriteReference(w, "subject", patient.key.id);
-  if (patient.has_encounter) {
-    WriteReference(w, "encounter", patient.encounter.id);
-  }
+  w.RawJson(patient.context_json);
   if (!o.effective_end.empty()) {
     w.ObjectMember("effectivePeriod");
     w.OptionalMember("start", o.effective);
@@ -648,6 +690,33 @@ void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
   EndEntryPut(c, "DiagnosticReport", o.report_id);
 }
 
+// name == tag for a three-letter segment tag, without a call to memcmp (the
+// segment loop tests every segment against several tags).
+bool IsSegment(std::string_view name, const char (&tag)[4]) {
+  return name.size() == 3 && name[0] == tag[0] && name[1] == tag[1] &&
+         name[2] == tag[2];
+}
+
+// Occurrence numbers of segments by name (for locations such as OBX[3]).
+// A message has a handful of segment names: a short list beats a hash map.
+class SegmentCounter {
+ public:
+  // Counts one more `name` segment and returns its occurrence.
+  int Next(std::string_view name) {
+    for (auto& [seen, count] : counts_) {
+      if (seen.size() == name.size() &&
+          memcmp(seen.data(), name.data(), name.size()) == 0) {
+        return ++count;
+      }
+    }
+    counts_.emplace_back(name, 1);
+    return 1;
+  }
+
+ private:
+  std::vector<std::pair<std::string_view, int>> counts_;
+};
+
 // ServiceRequest.status from the report status: the order is done once the
 // report is final (or corrected/amended), revoked when cancelled.
 const char* OrderStatusFromReport(std::string_view obr25) {
@@ -662,25 +731,26 @@ absl::Status MapOru(Context& c) {
   const hl7::Message& m = c.message();
   std::vector<PatientGroup> patients;
   std::vector<Order> orders;
-  absl::flat_hash_map<std::string, int> counts;
+  SegmentCounter counts;
   SegmentRef pending_orc;
   Obx* last_obx = nullptr;
   Order* current = nullptr;
   for (size_t i = 1; i < m.segment_count(); ++i) {
     const hl7::Segment s = m.segment(i);
     const std::string_view name = s.name();
-    const int occ = ++counts[absl::string_view(name.data(), name.size())];
+    const int occ = counts.Next(name);
     const SegmentRef ref{s, occ};
-    if (name == "PID") {
-      patients.push_back(PatientGroup{ref, {}, {}, {}, false});
+    if (IsSegment(name, "PID")) {
+      PatientGroup& p = patients.emplace_back();
+      p.pid = ref;
       current = nullptr;
       last_obx = nullptr;
-    } else if (name == "PV1" && !patients.empty() &&
+    } else if (IsSegment(name, "PV1") && !patients.empty() &&
                !patients.back().pv1.present()) {
       patients.back().pv1 = ref;
-    } else if (name == "ORC") {
+    } else if (IsSegment(name, "ORC")) {
       pending_orc = ref;
-    } else if (name == "OBR") {
+    } else if (IsSegment(name, "OBR")) {
       if (patients.empty()) {
         return absl::InvalidArgumentError("OBR before any PID segment");
       }
@@ -692,7 +762,7 @@ absl::Status MapOru(Context& c) {
       pending_orc = SegmentRef();
       current = &orders.back();
       last_obx = nullptr;
-    } else if (name == "OBX") {
+    } else if (IsSegment(name, "OBX")) {
       if (current == nullptr) {
         c.AddFinding(FindingSeverity::kError, Loc("OBX", occ, 0),
                      "orphan-observation",
@@ -700,15 +770,15 @@ absl::Status MapOru(Context& c) {
         last_obx = nullptr;
         continue;
       }
-      current->observations.push_back(Obx{ref, {}, {}});
+      current->observations.emplace_back().obx = ref;
       last_obx = &current->observations.back();
-    } else if (name == "NTE") {
+    } else if (IsSegment(name, "NTE")) {
       if (last_obx != nullptr) {
         last_obx->notes.push_back(ref);
       } else if (current != nullptr) {
         current->notes.push_back(ref);
       }
-    } else if (name == "SPM") {
+    } else if (IsSegment(name, "SPM")) {
       if (current != nullptr) current->specimens.push_back(ref);
       last_obx = nullptr;  // OBX after SPM: still the order's observations.
     }
@@ -724,11 +794,22 @@ absl::Status MapOru(Context& c) {
   for (PatientGroup& p : patients) {
     ASSIGN_OR_RETURN(p.key, MakePatientKey(c, p.pid));
     p.has_encounter = MakeEncounterKey(c, p.pv1, &p.encounter);
+    p.context_json = CompactMembers([&](JsonWriter& w) {
+      WriteReference(w, "subject", p.key.id);
+      if (p.has_encounter) WriteReference(w, "encounter", p.encounter.id);
+    });
   }
   for (Order& o : orders) {
     o.key = MakeOrderKey(c, o.orc, o.obr);
     o.service_request_id = c.Id("ServiceRequest", o.key.key);
     o.report_id = c.Id("DiagnosticReport", o.key.key);
+    o.based_on_json = CompactMembers([&](JsonWriter& w) {
+      w.ArrayMember("basedOn");
+      w.BeginObject();
+      w.MemberOfParts("reference", {"urn:uuid:", o.service_request_id});
+      w.EndObject();
+      w.EndArray();
+    });
     if (o.specimens.empty()) {
       o.specimen_ids.push_back(SpecimenId(c, nullptr, o.key));
     } else {
@@ -736,6 +817,9 @@ absl::Status MapOru(Context& c) {
         o.specimen_ids.push_back(SpecimenId(c, &spm, o.key));
       }
     }
+    o.specimen_json = CompactMembers([&](JsonWriter& w) {
+      WriteReference(w, "specimen", o.specimen_ids[0]);
+    });
     const hl7::Segment& obr = o.obr.segment;
     const std::string_view obr7 = c.Comp(obr.field(7), 1);
     if (!obr7.empty() && !hl7::IsNull(obr7)) {
@@ -750,19 +834,34 @@ absl::Status MapOru(Context& c) {
       c.Instant(obr22, Loc("OBR", o.obr.occurrence, 22), &o.issued);
     }
     // Observation key: order + OBX-3 + OBX-4 + position among identical.
-    absl::flat_hash_map<std::string, int> seen;
-    for (Obx& x : o.observations) {
+    for (size_t k = 0; k < o.observations.size(); ++k) {
+      Obx& x = o.observations[k];
       const hl7::Segment& obx = x.obx.segment;
-      const std::string_view obx3 = obx.field(3);
-      std::string key =
-          absl::StrCat(o.key.key, "|", c.Text(c.Comp(obx3, 3)), "|",
-                       c.Text(c.Comp(obx3, 1)), "|", c.Text(obx.field(4)));
-      const int position = ++seen[key];
-      absl::StrAppend(&key, "|", position);
-      x.id = c.Id("Observation", key);
+      std::string_view obx3[3];
+      SplitPieces(obx.field(3), c.delimiters().component, obx3, 3);
+      x.system = c.TextView(obx3[2]);
+      x.code = c.TextView(obx3[0]);
+      x.sub_id = c.TextView(obx.field(4));
+      // An order has tens of results: counting the earlier ones with the
+      // same code costs less than a hash map of keys.
+      int position = 1;
+      for (size_t e = 0; e < k; ++e) {
+        const Obx& earlier = o.observations[e];
+        if (earlier.code == x.code && earlier.system == x.system &&
+            earlier.sub_id == x.sub_id) {
+          ++position;
+        }
+      }
+      char digits[16];
+      const std::to_chars_result end =
+          std::to_chars(digits, digits + sizeof(digits), position);
+      x.id = c.Id("Observation",
+                  {o.key.key, "|", x.system, "|", x.code, "|", x.sub_id, "|",
+                   std::string_view(digits, end.ptr - digits)});
     }
   }
 
+  ObservationScratch scratch;
   BeginBundle(c);
   for (size_t pi = 0; pi < patients.size(); ++pi) {
     const PatientGroup& p = patients[pi];
@@ -788,7 +887,7 @@ absl::Status MapOru(Context& c) {
       }
       WriteReport(c, p, o);
       for (const Obx& x : o.observations) {
-        ObservationMapper(c, p, o, x).Write();
+        ObservationMapper(c, p, o, x, scratch).Write();
       }
     }
   }

@@ -58,11 +58,31 @@ std::string FormatUuid(const Uuid& u) {
 
 Uuid Uuid5(const Uuid& name_space,
            std::initializer_list<std::string_view> name_parts) {
+  return Uuid5(name_space, name_parts.begin(), name_parts.size());
+}
+
+Uuid Uuid5(const Uuid& name_space, const std::string_view* name_parts,
+           size_t count) {
   SHA_CTX sha;
   SHA1_Init(&sha);
   SHA1_Update(&sha, name_space.data(), name_space.size());
-  for (std::string_view part : name_parts) {
-    SHA1_Update(&sha, part.data(), part.size());
+  // One SHA1_Update for the whole name when it fits the buffer: names are
+  // many short parts ("Observation", "|", a code...), and each call costs
+  // more than copying its part.
+  char buffer[256];
+  size_t size = 0;
+  for (size_t i = 0; i < count; ++i) size += name_parts[i].size();
+  if (size <= sizeof(buffer)) {
+    char* p = buffer;
+    for (size_t i = 0; i < count; ++i) {
+      memcpy(p, name_parts[i].data(), name_parts[i].size());
+      p += name_parts[i].size();
+    }
+    SHA1_Update(&sha, buffer, size);
+  } else {
+    for (size_t i = 0; i < count; ++i) {
+      SHA1_Update(&sha, name_parts[i].data(), name_parts[i].size());
+    }
   }
   uint8_t digest[SHA_DIGEST_LENGTH];
   SHA1_Final(digest, &sha);

@@ -29,6 +29,8 @@ Uuid Uuid5(const Uuid& name_space, std::string_view name);
 // The same with the name given as consecutive parts (no concatenation).
 Uuid Uuid5(const Uuid& name_space,
            std::initializer_list<std::string_view> name_parts);
+Uuid Uuid5(const Uuid& name_space, const std::string_view* name_parts,
+           size_t count);
 
 // RFC 4122 appendix C namespaces.
 inline constexpr Uuid kNamespaceDns = {0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad,

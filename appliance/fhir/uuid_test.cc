@@ -29,6 +29,19 @@ TEST(Uuid5Test, PartsAreTheConcatenatedName) {
             Uuid5(kFhirIdNamespace, long_name));
 }
 
+// Names up to 256 bytes are hashed from one buffer, longer ones part by
+// part: both give Python's uuid.uuid5 answers.
+TEST(Uuid5Test, ShortAndLongNamesInParts) {
+  const std::string x200(200, 'x');
+  const std::string x300(300, 'x');
+  const std::string_view parts200[] = {"Observation", "|", x200};
+  const std::string_view parts300[] = {"Observation", "|", x300};
+  EXPECT_EQ(FormatUuid(Uuid5(kFhirIdNamespace, parts200, 3)),
+            "74687948-e9eb-567d-8519-28806c9ab167");
+  EXPECT_EQ(FormatUuid(Uuid5(kFhirIdNamespace, parts300, 3)),
+            "6f1075c2-1668-504a-aad1-b5a78f2984c6");
+}
+
 TEST(Uuid5Test, VersionAndVariantBits) {
   const Uuid u = Uuid5(kFhirIdNamespace, "anything");
   EXPECT_EQ(u[6] >> 4, 5);
