@@ -17,12 +17,14 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "appliance/base/clock.h"
 #include "appliance/config/config.h"
+#include "appliance/control/server.h"
 #include "appliance/fhir/datetime.h"
 #include "appliance/fhir/terminology.h"
 #include "appliance/intake/intake.h"
@@ -32,9 +34,12 @@
 #include "appliance/ops/intake_metrics.h"
 #include "appliance/ops/mllp_metrics.h"
 #include "appliance/ops/ops_service.h"
+#include "appliance/audit/config_audit.h"
+#include "appliance/audit/retention.h"
 #include "appliance/pipeline/delivery_setup.h"
 #include "appliance/pipeline/delivery_worker.h"
 #include "appliance/pipeline/mapping_worker.h"
+#include "appliance/terminology/store.h"
 
 namespace appliance {
 namespace {
@@ -55,7 +60,14 @@ const char kUsage[] =
     "  --bind=ADDR              MLLP listen address (default 127.0.0.1; other\n"
     "                           addresses require TLS)\n"
     "  --mllp_port=N            default 2575; 0 picks a free port\n"
-    "  --grpc_port=N            default 50051 (control plane: not yet served)\n"
+    "  --grpc_port=N            gRPC control plane (docs/CONTROL_PLANE.md);\n"
+    "                           default 50051, 0 = free port\n"
+    "  --grpc_bind=ADDR         default 127.0.0.1 (other addresses require\n"
+    "                           --grpc_tls_cert_file and --grpc_tls_key_file)\n"
+    "  --grpc_tls_cert_file, --grpc_tls_key_file, --grpc_tls_ca_file (client\n"
+    "                           certificates), --grpc_require_client_cert\n"
+    "  --grpc_admin_token_sha256=HEX  an admin principal's token hash (more\n"
+    "                           principals: control.principals in --config)\n"
     "  --http_port=N            ops HTTP (/metrics, /healthz, /readyz, the\n"
     "                           dashboard at /); default 8080, 0 = free port\n"
     "  --http_bind=ADDR         default 127.0.0.1 (other addresses require\n"
@@ -70,10 +82,19 @@ const char kUsage[] =
     "  --ehr_ca_file, --ehr_client_cert_file, --ehr_client_key_file (mTLS)\n"
     "  --ehr_bearer_token_file, --ehr_basic_auth_file (secrets: files only)\n"
     "  --delivery_concurrency=N deliveries in flight (default 4)\n"
+    "  --payload_retention_days=N, --audit_retention_days=N  delete message\n"
+    "                           payloads (finished ones) / audit records older\n"
+    "                           than N days (default 0: keep)\n"
     "  --max_frame_bytes=N      default 1048576\n"
     "  --drain_timeout_s=N      default 10\n"
     "  --site_time_zone=ZONE    zone of times sent without offset (UTC)\n"
-    "  --ready_file=FILE        write \"mllp_port=N\" and \"http_port=N\" lines\n"
+    "  --terminology_csv=FILE   terminology mappings (CSV) imported at start\n"
+    "                           as a new version when they differ from the\n"
+    "                           stored current one\n"
+    "  --unmapped_code_policy=flag|hold  unmapped local codes/units: keep and\n"
+    "                           tag (flag, default) or hold the message\n"
+    "  --ready_file=FILE        write \"mllp_port=N\", \"http_port=N\" and\n"
+    "                           \"grpc_port=N\" lines\n"
     "                           here once listening\n";
 
 // Adapts the MLLP server's callbacks to the intake (which knows no sockets).
@@ -87,6 +108,11 @@ class IntakeFrameHandler final : public mllp::FrameHandler {
                        [respond](std::string ack, bool close) {
                          respond(mllp::Response{std::move(ack), close});
                        });
+  }
+
+  void OnTlsRefused(const mllp::PeerInfo& peer,
+                    const std::string& reason) override {
+    intake_->OnTlsRefused(Peer(peer), reason);
   }
 
   void OnOversized(const mllp::PeerInfo& peer, std::string prefix,
@@ -242,6 +268,14 @@ int Run(config::FlagMap flags) {
               << "\n";
     return kExitStartup;
   }
+  // A configuration different from the last start's is audited.
+  if (absl::StatusOr<bool> changed =
+          audit::RecordConfiguration(store->get(), clock, *cfg, "hl7d");
+      !changed.ok()) {
+    LOG(WARNING) << "configuration change not audited: " << changed.status();
+  } else if (*changed) {
+    LOG(INFO) << "configuration changed since the last start (audited)";
+  }
 
   // Delivery stage: the EHR over FHIR REST (--ehr_url), else the file sink.
   absl::StatusOr<std::unique_ptr<pipeline::Destination>> destination =
@@ -255,14 +289,61 @@ int Run(config::FlagMap flags) {
       store->get(), clock, destination->get(),
       pipeline::DeliveryOptionsFromConfig(cfg->delivery()));
 
-  // Mapping stage: built-in terminology only until terminology loading lands.
+  // Terminology: the stored versions, plus the configured CSV when it
+  // differs from the current one.
+  auto terminology = terminology::TerminologyStore::Open(store->get(), clock);
+  if (!terminology.ok()) {
+    std::cerr << "hl7d: cannot load the terminology: "
+              << terminology.status().message() << "\n";
+    (*store)->Stop();
+    return kExitStartup;
+  }
+  if (const std::string& csv_file = cfg->mapping().terminology_csv();
+      !csv_file.empty()) {
+    std::ifstream in(csv_file);
+    std::stringstream csv;
+    csv << in.rdbuf();
+    if (!in) {
+      std::cerr << "hl7d: cannot read --terminology_csv=" << csv_file << "\n";
+      (*store)->Stop();
+      return kExitConfig;
+    }
+    absl::StatusOr<int64_t> version = (*terminology)->ImportCsv(
+        csv.str(), /*replace=*/true, "config",
+        absl::StrCat("terminology_csv ", csv_file));
+    if (!version.ok()) {
+      std::cerr << "hl7d: --terminology_csv=" << csv_file << ": "
+                << version.status().message() << "\n";
+      (*store)->Stop();
+      return absl::IsInvalidArgument(version.status()) ? kExitConfig
+                                                       : kExitStartup;
+    }
+  }
+
+  // Mapping stage.
   pipeline::MappingWorkerOptions mapping_options;
   mapping_options.mapper.site_time_zone = *site_zone;
+  mapping_options.mapper.unmapped_policy =
+      cfg->mapping().unmapped_code_policy() == "hold"
+          ? fhir::UnmappedPolicy::kHold
+          : fhir::UnmappedPolicy::kKeepAndFlag;
+  mapping_options.mapper.default_report_status =
+      cfg->mapping().default_report_status();
+  mapping_options.mapper.default_observation_status =
+      cfg->mapping().default_observation_status();
   mapping_options.parse.accept_lf = cfg->mllp().accept_lf();
   mapping_options.on_mapped = [&delivery](uint64_t seq) { delivery.Notify(seq); };
   pipeline::MappingWorker mapper(store->get(), clock,
-                                 std::make_shared<const fhir::Terminology>(),
-                                 mapping_options);
+                                 (*terminology)->Current(), mapping_options);
+  // Declared before `mapper`, the terminology store outlives it; changes
+  // come from the control plane, which stops before the mapper.
+  (*terminology)->OnChange(
+      [&mapper](std::shared_ptr<const fhir::Terminology> t) {
+        mapper.SetTerminology(std::move(t));
+      });
+  LOG(INFO) << "mapping with terminology version "
+            << (*terminology)->current_version() << ", unmapped codes: "
+            << cfg->mapping().unmapped_code_policy();
   mapper.Start();
   if (absl::Status s = delivery.Start(); !s.ok()) {
     std::cerr << "hl7d: cannot start the delivery stage: " << s.message() << "\n";
@@ -288,6 +369,7 @@ int Run(config::FlagMap flags) {
   ops::OpsService ops_service(store->get(), clock, ops_options);
   ops::IntakeMetrics intake_metrics(ops_service.registry());
   intake_options.observer = &intake_metrics;
+  intake_options.on_accepted = [&mapper] { mapper.Notify(); };
   intake::Intake intake(store->get(), clock, intake_options);
   IntakeFrameHandler handler(&intake);
 
@@ -383,6 +465,42 @@ int Run(config::FlagMap flags) {
       return kExitStartup;
     }
   }
+  // gRPC control plane (appliance/control): thin adapters over the
+  // components above; stopped first on SIGTERM, before they are.
+  std::unique_ptr<control::ControlServer> control_server;
+  {
+    control::ControlServerOptions control_options;
+    control_options.config = *cfg;
+    control::ControlDeps deps;
+    deps.store = store->get();
+    deps.clock = clock;
+    deps.delivery = &delivery;
+    deps.mapper = &mapper;
+    deps.ops = &ops_service;
+    deps.terminology = terminology->get();
+    absl::StatusOr<std::unique_ptr<control::ControlServer>> started =
+        control::ControlServer::Start(std::move(control_options), deps);
+    if (!started.ok()) {
+      std::cerr << "hl7d: cannot start the gRPC control plane: "
+                << started.status().message() << "\n";
+      ops_service.Shutdown();
+      (*server)->Shutdown(absl::Seconds(cfg->drain_timeout_s()));
+      mapper.Stop();
+      delivery.Stop();
+      (*store)->Stop();
+      return absl::IsFailedPrecondition(started.status()) ||
+                     absl::IsInvalidArgument(started.status())
+                 ? kExitConfig
+                 : kExitStartup;
+    }
+    control_server = std::move(*started);
+  }
+  audit::RetentionOptions retention_options;
+  retention_options.payload_max_age = absl::Hours(24) * cfg->retention().payload_days();
+  retention_options.audit_max_age = absl::Hours(24) * cfg->retention().audit_days();
+  audit::RetentionWorker retention(store->get(), clock, retention_options,
+                                   absl::Seconds(cfg->retention().interval_s()));
+  retention.Start();
   LOG(INFO) << "hl7d ready: MLLP on " << m.bind() << ":" << (*server)->port()
             << (server_options.tls ? " (TLS)" : "") << ", store "
             << store_options.data_dir
@@ -390,12 +508,14 @@ int Run(config::FlagMap flags) {
             << ops_service.port() << (cfg->ops().tls().cert_file().empty()
                                           ? ""
                                           : " (TLS)")
-            << "; gRPC control plane (port " << cfg->grpc_port()
-            << ") is not served by this version";
+            << "; gRPC control plane on " << cfg->control().bind() << ":"
+            << control_server->port()
+            << (cfg->control().tls().cert_file().empty() ? "" : " (TLS)");
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";
     std::ofstream(tmp) << "mllp_port=" << (*server)->port() << "\n"
-                       << "http_port=" << ops_service.port() << "\n";
+                       << "http_port=" << ops_service.port() << "\n"
+                       << "grpc_port=" << control_server->port() << "\n";
     rename(tmp.c_str(), ready_file.c_str());
   }
 
@@ -404,8 +524,11 @@ int Run(config::FlagMap flags) {
   LOG(INFO) << "hl7d: signal " << sig << ", draining (up to "
             << cfg->drain_timeout_s() << " s)";
   mllp_listening = false;  // /readyz: not ready while draining.
+  // No operator calls while draining; its handlers use everything below.
+  control_server->Shutdown(absl::Seconds(cfg->drain_timeout_s()));
   (*server)->Shutdown(absl::Seconds(cfg->drain_timeout_s()));
   ops_service.Shutdown();  // Its handlers read the store.
+  retention.Stop();
   mapper.Stop();  // Before the store: its last jobs must still commit.
   delivery.Stop();  // Attempts in flight finish and their results commit.
   (*store)->Stop();

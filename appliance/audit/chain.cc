@@ -17,6 +17,15 @@ std::string CheckpointMac(uint64_t seq, const std::string& hash,
   return std::string(crypto::AsBytes(crypto::HmacSha256(key, data)));
 }
 
+std::string AnchorMac(uint64_t first_seq, const std::string& prev_hash,
+                      int64_t pruned_at_us, std::string_view key) {
+  std::string data = "hl7-appliance audit anchor v1";
+  data += store::EncodeU64BE(first_seq);
+  data += prev_hash;
+  data += store::EncodeU64BE(static_cast<uint64_t>(pruned_at_us));
+  return std::string(crypto::AsBytes(crypto::HmacSha256(key, data)));
+}
+
 std::string Short(const std::string& hash) {
   return crypto::ToHex(hash).substr(0, 16);
 }
@@ -54,6 +63,23 @@ bool CheckpointAuthentic(const pb::AuditCheckpoint& c,
       c.hmac(), CheckpointMac(c.seq(), c.hash(), c.time_us(), hmac_key));
 }
 
+pb::AuditAnchor MakeAnchor(uint64_t first_seq, const std::string& prev_hash,
+                           int64_t pruned_at_us, uint64_t removed,
+                           std::string_view hmac_key) {
+  pb::AuditAnchor a;
+  a.set_first_seq(first_seq);
+  a.set_prev_hash(prev_hash);
+  a.set_pruned_at_us(pruned_at_us);
+  a.set_removed(removed);
+  a.set_hmac(AnchorMac(first_seq, prev_hash, pruned_at_us, hmac_key));
+  return a;
+}
+
+bool AnchorAuthentic(const pb::AuditAnchor& a, std::string_view hmac_key) {
+  return crypto::ConstantTimeEquals(
+      a.hmac(), AnchorMac(a.first_seq(), a.prev_hash(), a.pruned_at_us(), hmac_key));
+}
+
 absl::StatusOr<VerifyReport> Verify(store::Env& env,
                                     std::string_view hmac_key) {
   VerifyReport report;
@@ -69,6 +95,7 @@ absl::StatusOr<VerifyReport> Verify(store::Env& env,
   };
 
   std::string prev_hash;
+  std::string first_prev_hash;
   uint64_t expected = 0;
   absl::StatusOr<store::KeyValue> kv = c.First();
   for (; kv.ok(); kv = c.Next()) {
@@ -84,6 +111,7 @@ absl::StatusOr<VerifyReport> Verify(store::Env& env,
       // then anchors the removed prefix).
       expected = *key;
       prev_hash = r.prev_hash();
+      first_prev_hash = r.prev_hash();
       report.first_seq = *key;
     }
     if (*key != expected) {
@@ -111,6 +139,49 @@ absl::StatusOr<VerifyReport> Verify(store::Env& env,
   }
   if (!absl::IsNotFound(kv.status())) return kv.status();
   report.head_hash = prev_hash;
+
+  // The start of the chain: record 1 (linked to nothing), or the first record
+  // kept by retention, which the anchor must name and link.
+  ASSIGN_OR_RETURN(std::optional<std::string_view> anchor_bytes,
+                   txn.Find(meta, kAnchorKey));
+  pb::AuditAnchor anchor;
+  const bool has_anchor =
+      anchor_bytes.has_value() &&
+      anchor.ParseFromArray(anchor_bytes->data(),
+                            static_cast<int>(anchor_bytes->size()));
+  if (anchor_bytes.has_value() && !has_anchor) {
+    return fail(1, "retention anchor does not parse (altered)");
+  }
+  if (report.records > 0) {
+    if (!has_anchor) {
+      if (report.first_seq != 1) {
+        return fail(1, absl::StrCat("records 1..", report.first_seq - 1,
+                                    " are missing (removed) and no retention "
+                                    "anchor accounts for them"));
+      }
+      if (!first_prev_hash.empty()) {
+        return fail(1, "record 1 links to a predecessor (altered)");
+      }
+    } else {
+      report.anchored_from = anchor.first_seq();
+      if (!hmac_key.empty() && !AnchorAuthentic(anchor, hmac_key)) {
+        return fail(anchor.first_seq(),
+                    "retention anchor is not authentic (forged, altered or "
+                    "another key file)");
+      }
+      if (anchor.first_seq() != report.first_seq) {
+        return fail(std::min(anchor.first_seq(), report.first_seq),
+                    absl::StrCat("retention anchor starts the trail at ",
+                                 anchor.first_seq(), " but the first record is ",
+                                 report.first_seq, " (records removed)"));
+      }
+      if (anchor.prev_hash() != first_prev_hash) {
+        return fail(report.first_seq,
+                    "first record does not link to the retention anchor "
+                    "(altered or replaced)");
+      }
+    }
+  }
 
   if (!hmac_key.empty()) {
     ASSIGN_OR_RETURN(std::optional<std::string_view> cp,
@@ -157,6 +228,10 @@ std::string FormatReport(const VerifyReport& r) {
   if (r.ok) {
     return absl::StrCat("OK: ", r.records, " audit records (", r.first_seq,
                         "..", r.last_seq, "), head ", Short(r.head_hash),
+                        r.anchored_from != 0
+                            ? absl::StrCat(", records before ", r.anchored_from,
+                                           " pruned (anchor)")
+                            : "",
                         r.checkpoint_checked ? ", checkpoint authentic"
                                              : ", checkpoint not checked");
   }

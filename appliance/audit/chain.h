@@ -22,8 +22,9 @@ namespace appliance::audit {
 
 namespace pb = ::hl7appliance::store::v1;
 
-// Meta key of the checkpoint.
+// Meta keys of the checkpoint and of the retention anchor.
 inline constexpr std::string_view kCheckpointKey = "audit_checkpoint";
+inline constexpr std::string_view kAnchorKey = "audit_anchor";
 
 // SHA-256 over the record's encoding with `hash` cleared (raw 32 bytes).
 std::string RecordHash(const pb::AuditRecord& record);
@@ -39,6 +40,13 @@ pb::AuditCheckpoint MakeCheckpoint(uint64_t seq, const std::string& hash,
 bool CheckpointAuthentic(const pb::AuditCheckpoint& checkpoint,
                          std::string_view hmac_key);
 
+// The anchor retention writes when it removes records before `first_seq`
+// (see AuditAnchor in records.proto), authenticated with `hmac_key`.
+pb::AuditAnchor MakeAnchor(uint64_t first_seq, const std::string& prev_hash,
+                           int64_t pruned_at_us, uint64_t removed,
+                           std::string_view hmac_key);
+bool AnchorAuthentic(const pb::AuditAnchor& anchor, std::string_view hmac_key);
+
 struct VerifyReport {
   bool ok = false;
   uint64_t records = 0;
@@ -49,11 +57,15 @@ struct VerifyReport {
   uint64_t bad_seq = 0;
   std::string problem;
   bool checkpoint_checked = false;
+  // Retention removed the records before this one (0: none removed).
+  uint64_t anchored_from = 0;
 };
 
 // Walks the `audit` sub-database of `env` and checks sequence continuity,
-// every hash, every link, and the checkpoint in `meta` (when `hmac_key` is
-// not empty). Returns a report (ok or the first break); an error only when
+// every hash, every link, the start of the chain (record 1, or the first
+// record after a pruned prefix as the retention anchor in `meta` names it)
+// and the checkpoint in `meta` (authenticity of anchor and checkpoint when
+// `hmac_key` is not empty). Returns a report (ok or the first break); an error only when
 // the store cannot be read.
 absl::StatusOr<VerifyReport> Verify(store::Env& env, std::string_view hmac_key);
 

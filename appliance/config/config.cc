@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -116,12 +117,18 @@ ApplianceConfig DefaultConfig() {
   delivery->set_breaker_failures(5);
   delivery->set_breaker_cooldown_ms(5000);
   delivery->set_file_sink_rotate_bytes(64ull << 20);
+  c.mutable_retention()->set_interval_s(3600);
   auto* ops = c.mutable_ops();
   ops->set_bind("127.0.0.1");
   ops->set_manual_entry_minutes_per_message(3);
   ops->set_min_free_disk_mib(256);
   ops->set_max_connections(32);
   ops->set_heartbeat_interval_s(60);
+  auto* mapping = c.mutable_mapping();
+  mapping->set_unmapped_code_policy("flag");
+  mapping->set_default_report_status("unknown");
+  mapping->set_default_observation_status("unknown");
+  c.mutable_control()->set_bind("127.0.0.1");
   return c;
 }
 
@@ -191,6 +198,10 @@ absl::StatusOr<ApplianceConfig> LoadConfig(const FlagMap& flags) {
       {"tls_cert_file", str_flag([&](const std::string& v) { tls->set_cert_file(v); })},
       {"tls_key_file", str_flag([&](const std::string& v) { tls->set_key_file(v); })},
       {"tls_ca_file", str_flag([&](const std::string& v) { tls->set_ca_file(v); })},
+      {"payload_retention_days",
+       uint_flag(36500, [&](uint64_t v) { c.mutable_retention()->set_payload_days(v); })},
+      {"audit_retention_days",
+       uint_flag(36500, [&](uint64_t v) { c.mutable_retention()->set_audit_days(v); })},
       {"ehr_url", str_flag([&](const std::string& v) { delivery->set_ehr_url(v); })},
       {"ehr_ca_file",
        str_flag([&](const std::string& v) { delivery->set_ca_file(v); })},
@@ -229,6 +240,38 @@ absl::StatusOr<ApplianceConfig> LoadConfig(const FlagMap& flags) {
          c.mutable_ops()->set_manual_entry_minutes_per_message(d);
          return absl::OkStatus();
        })},
+      // gRPC control plane (grpc_port above; principals only in the file,
+      // plus one admin token hash from the command line).
+      {"grpc_bind",
+       str_flag([&](const std::string& v) { c.mutable_control()->set_bind(v); })},
+      {"grpc_tls_cert_file", str_flag([&](const std::string& v) {
+         c.mutable_control()->mutable_tls()->set_cert_file(v);
+       })},
+      {"grpc_tls_key_file", str_flag([&](const std::string& v) {
+         c.mutable_control()->mutable_tls()->set_key_file(v);
+       })},
+      {"grpc_tls_ca_file", str_flag([&](const std::string& v) {
+         c.mutable_control()->mutable_tls()->set_ca_file(v);
+       })},
+      {"grpc_require_client_cert",
+       Setter([&](const std::string& f, const std::string& v) {
+         ASSIGN_OR_RETURN(bool b, ParseBool(f, v));
+         c.mutable_control()->mutable_tls()->set_require_client_cert(b);
+         return absl::OkStatus();
+       })},
+      {"grpc_admin_token_sha256", str_flag([&](const std::string& v) {
+         auto* p = c.mutable_control()->add_principals();
+         p->set_name("admin");
+         p->set_role(::hl7appliance::config::v1::ROLE_ADMIN);
+         p->set_token_sha256(v);
+       })},
+      // Mapping stage.
+      {"terminology_csv", str_flag([&](const std::string& v) {
+         c.mutable_mapping()->set_terminology_csv(v);
+       })},
+      {"unmapped_code_policy", str_flag([&](const std::string& v) {
+         c.mutable_mapping()->set_unmapped_code_policy(v);
+       })},
       {"tls_require_client_cert",
        Setter([&](const std::string& f, const std::string& v) {
          ASSIGN_OR_RETURN(bool b, ParseBool(f, v));
@@ -261,6 +304,9 @@ absl::StatusOr<ApplianceConfig> LoadConfig(const FlagMap& flags) {
 }
 
 absl::Status Validate(const ApplianceConfig& c) {
+  if (c.retention().interval_s() == 0) {
+    return absl::InvalidArgumentError("retention.interval_s must be >= 1");
+  }
   const auto& mllp = c.mllp();
   if (mllp.port() > 65535 || c.grpc_port() > 65535 || c.http_port() > 65535) {
     return absl::InvalidArgumentError("ports must be from 0 to 65535");
@@ -296,7 +342,112 @@ absl::Status Validate(const ApplianceConfig& c) {
         "--tls_cert_file and --tls_key_file, or bind to 127.0.0.1"));
   }
   RETURN_IF_ERROR(ValidateOps(c.ops()));
+  RETURN_IF_ERROR(ValidateMapping(c.mapping()));
+  RETURN_IF_ERROR(ValidateControl(c.control()));
   return ValidateDelivery(c.delivery());
+}
+
+absl::Status ValidateControl(const ControlConfig& control) {
+  const auto& tls = control.tls();
+  const bool has_tls = !tls.cert_file().empty() || !tls.key_file().empty();
+  if (has_tls && (tls.cert_file().empty() || tls.key_file().empty())) {
+    return absl::InvalidArgumentError(
+        "control plane TLS needs both a certificate (--grpc_tls_cert_file) "
+        "and a key (--grpc_tls_key_file)");
+  }
+  if (!tls.ca_file().empty() && !has_tls) {
+    return absl::InvalidArgumentError(
+        "control.tls.ca_file (--grpc_tls_ca_file) needs a server certificate "
+        "and key (--grpc_tls_cert_file, --grpc_tls_key_file)");
+  }
+  if (tls.require_client_cert() && tls.ca_file().empty()) {
+    return absl::InvalidArgumentError(
+        "--grpc_require_client_cert needs a CA file (--grpc_tls_ca_file) to "
+        "verify client certificates");
+  }
+  std::set<std::string> names, tokens, subjects;
+  for (int i = 0; i < control.principals_size(); ++i) {
+    const auto& p = control.principals(i);
+    const std::string where = absl::StrCat("control.principals[", i, "]");
+    if (p.name().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".name: required"));
+    }
+    if (!names.insert(p.name()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".name: \"", p.name(), "\" is used twice"));
+    }
+    if (p.role() == ::hl7appliance::config::v1::ROLE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".role: required (ROLE_VIEWER, ROLE_AUDITOR, ROLE_OPERATOR "
+                 "or ROLE_ADMIN)"));
+    }
+    if (p.token_sha256().empty() == p.cert_subject().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": give exactly one of token_sha256 and cert_subject"));
+    }
+    if (!p.token_sha256().empty()) {
+      const std::string& h = p.token_sha256();
+      if (h.size() != 64 ||
+          h.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".token_sha256: must be 64 lower-case hex digits (the "
+                   "SHA-256 of the token, not the token)"));
+      }
+      if (!tokens.insert(h).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".token_sha256: the same token twice"));
+      }
+    } else {
+      if (tls.ca_file().empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".cert_subject: client certificates need "
+                   "control.tls.ca_file (--grpc_tls_ca_file)"));
+      }
+      if (!subjects.insert(p.cert_subject()).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".cert_subject: the same subject twice"));
+      }
+    }
+  }
+  if (!IsLoopback(control.bind()) && !has_tls) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to serve the gRPC control plane on ", control.bind(),
+        " without TLS: plain-text gRPC is allowed on loopback only. Configure "
+        "--grpc_tls_cert_file and --grpc_tls_key_file (and client "
+        "certificates or token principals), or bind to 127.0.0.1"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMapping(const MappingConfig& mapping) {
+  const std::string& policy = mapping.unmapped_code_policy();
+  if (policy != "flag" && policy != "hold") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mapping.unmapped_code_policy (--unmapped_code_policy) is \"", policy,
+        "\": expected \"flag\" (keep and tag unmapped codes) or \"hold\" "
+        "(strict: hold the message)"));
+  }
+  // FHIR R4 DiagnosticReport.status and Observation.status codes.
+  static const std::set<std::string> kReport = {
+      "registered", "partial",   "preliminary", "final",           "amended",
+      "corrected",  "appended",  "cancelled",   "entered-in-error", "unknown"};
+  static const std::set<std::string> kObservation = {
+      "registered", "preliminary", "final",           "amended",
+      "corrected",  "cancelled",   "entered-in-error", "unknown"};
+  if (kReport.count(mapping.default_report_status()) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mapping.default_report_status \"", mapping.default_report_status(),
+        "\" is not a FHIR DiagnosticReport status (e.g. unknown, "
+        "preliminary, final)"));
+  }
+  if (kObservation.count(mapping.default_observation_status()) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mapping.default_observation_status \"",
+        mapping.default_observation_status(),
+        "\" is not a FHIR Observation status (e.g. unknown, preliminary, "
+        "final)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateOps(const OpsConfig& ops) {

@@ -12,7 +12,9 @@
 namespace appliance::config {
 
 using ::hl7appliance::config::v1::ApplianceConfig;
+using ::hl7appliance::config::v1::ControlConfig;
 using ::hl7appliance::config::v1::DeliveryConfig;
+using ::hl7appliance::config::v1::MappingConfig;
 using ::hl7appliance::config::v1::OpsConfig;
 
 // Flags hl7d understands (name without "--" -> value), a fixed interface:
@@ -22,7 +24,10 @@ using ::hl7appliance::config::v1::OpsConfig;
 //   ehr_url, ehr_ca_file, ehr_client_cert_file, ehr_client_key_file,
 //   ehr_bearer_token_file, ehr_basic_auth_file, delivery_concurrency,
 //   file_sink_dir, http_bind, http_tls_cert_file, http_tls_key_file,
-//   http_viewer_token_sha256, manual_entry_minutes.
+//   http_viewer_token_sha256, manual_entry_minutes, grpc_bind,
+//   grpc_tls_cert_file, grpc_tls_key_file, grpc_tls_ca_file,
+//   grpc_require_client_cert, grpc_admin_token_sha256, terminology_csv,
+//   unmapped_code_policy, payload_retention_days, audit_retention_days.
 using FlagMap = std::map<std::string, std::string>;
 
 // Parses "--name=value" / "--name value" / "--bool_flag" arguments (from
@@ -52,6 +57,17 @@ absl::Status ValidateDelivery(const DeliveryConfig& delivery);
 // limits in range, and a non-loopback ops bind only with TLS and a viewer
 // token (FAILED_PRECONDITION otherwise).
 absl::Status ValidateOps(const OpsConfig& ops);
+
+// The control part of Validate(): TLS files together, principals well formed
+// (name, role, exactly one of a 64-hex token hash and a certificate subject,
+// the latter only with a CA file), and plain-text gRPC only on loopback
+// (FAILED_PRECONDITION otherwise).
+absl::Status ValidateControl(const ControlConfig& control);
+
+// The mapping part of Validate(): unmapped_code_policy "flag" or "hold",
+// default statuses that are FHIR status codes (INVALID_ARGUMENT otherwise).
+// The terminology CSV is read and checked by hl7d at start.
+absl::Status ValidateMapping(const MappingConfig& mapping);
 
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool IsLoopback(const std::string& address);

@@ -107,6 +107,19 @@ TEST(ConfigTest, PlainHttpEhrOnlyOnLoopback) {
             std::string::npos);
 }
 
+TEST(ConfigTest, RetentionKeepsEverythingByDefault) {
+  absl::StatusOr<ApplianceConfig> c = LoadConfig({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->retention().payload_days(), 0u);
+  EXPECT_EQ(c->retention().audit_days(), 0u);
+  EXPECT_EQ(c->retention().interval_s(), 3600u);
+  c = LoadConfig({{"payload_retention_days", "90"}, {"audit_retention_days", "3650"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->retention().payload_days(), 90u);
+  EXPECT_EQ(c->retention().audit_days(), 3650u);
+  EXPECT_FALSE(LoadConfig({{"audit_retention_days", "x"}}).ok());
+}
+
 TEST(ConfigTest, ParseFlagsSplitsPositionals) {
   const char* argv[] = {"hl7d", "inspect", "--data_dir=/d", "--verbose", "x"};
   FlagMap flags;
@@ -116,6 +129,40 @@ TEST(ConfigTest, ParseFlagsSplitsPositionals) {
   EXPECT_EQ(*pos, (std::vector<std::string>{"inspect", "x"}));
   EXPECT_EQ(flags["data_dir"], "/d");
   EXPECT_EQ(flags["verbose"], "");
+}
+
+TEST(ConfigTest, MappingDefaultsFlagsAndErrors) {
+  absl::StatusOr<ApplianceConfig> c = LoadConfig({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->mapping().unmapped_code_policy(), "flag");
+  EXPECT_EQ(c->mapping().default_report_status(), "unknown");
+  EXPECT_EQ(c->mapping().terminology_csv(), "");
+
+  const std::string path = WriteFile("mapping.textproto", R"(
+    mapping { default_observation_status: "preliminary" }
+  )");
+  c = LoadConfig({{"config", path},
+                  {"terminology_csv", "/etc/hl7/terms.csv"},
+                  {"unmapped_code_policy", "hold"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->mapping().terminology_csv(), "/etc/hl7/terms.csv");
+  EXPECT_EQ(c->mapping().unmapped_code_policy(), "hold");
+  EXPECT_EQ(c->mapping().default_observation_status(), "preliminary");
+  EXPECT_EQ(c->mapping().default_report_status(), "unknown");
+
+  c = LoadConfig({{"unmapped_code_policy", "strict"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(std::string(c.status().message()).find("--unmapped_code_policy"),
+            std::string::npos)
+      << c.status();
+  EXPECT_FALSE(LoadConfig({{"terminology_csv", ""}}).ok());
+  const std::string bad = WriteFile("bad_status.textproto", R"(
+    mapping { default_report_status: "done" }
+  )");
+  c = LoadConfig({{"config", bad}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(std::string(c.status().message()).find("default_report_status"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ void MapResult::Clear() {
   hold = false;
   hold_reason.clear();
   terminology_version = 0;
+  patient_presence = PatientFieldPresence();
 }
 
 Mapper::Mapper(MapperOptions options,

@@ -66,6 +66,25 @@ struct MappedEntry {
   std::string method;  // "PUT" or "POST" (conditional create).
 };
 
+// How a PID field behind a Patient element was sent (HL7 v2 null
+// semantics: an empty field leaves the receiver's value unchanged, `""`
+// deletes it).
+enum class FieldPresence : uint8_t { kEmpty, kNull, kValued };
+
+// ADT messages only (the Patient is written with PUT): the presence of the
+// PID fields behind each Patient element group, so that the mapping stage can
+// merge an update onto the last Patient it sent (pipeline/patient_merge.h).
+struct PatientFieldPresence {
+  bool set = false;        // False for ORU/ORM (conditional creates).
+  std::string patient_id;  // The Patient resource id.
+  FieldPresence name = FieldPresence::kEmpty;        // PID-5
+  FieldPresence birth_date = FieldPresence::kEmpty;  // PID-7
+  FieldPresence gender = FieldPresence::kEmpty;      // PID-8
+  FieldPresence address = FieldPresence::kEmpty;     // PID-11
+  FieldPresence telecom = FieldPresence::kEmpty;     // PID-13 and PID-14
+  FieldPresence deceased = FieldPresence::kEmpty;    // PID-29 and PID-30
+};
+
 struct MapResult {
   std::string bundle;  // Bundle JSON.
   std::vector<MappingFinding> findings;
@@ -73,6 +92,7 @@ struct MapResult {
   bool hold = false;        // Send to an operator, not to the EHR.
   std::string hold_reason;  // First reason, when `hold`.
   int64_t terminology_version = 0;
+  PatientFieldPresence patient_presence;
 
   void Clear();
 };

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,10 @@ struct IntakeOptions {
   size_t max_frame_bytes = 1 << 20;  // For the oversized-frame message.
   // Not owned; null or outlives the Intake.
   IntakeObserver* observer = nullptr;
+  // Called after each new accepted message (AA/CA, not a repeat) committed,
+  // on the store's writer thread right before its ACK is released: must be
+  // cheap and never block (e.g. MappingWorker::Notify).
+  std::function<void()> on_accepted;
 };
 
 struct IntakeStats {
@@ -79,6 +84,13 @@ class Intake {
   void OnOversized(const PeerContext& peer, std::string prefix,
                    AckCallback done);
 
+  // A TLS handshake on the MLLP port failed: audited (AUDIT_TLS_REFUSED,
+  // actor = peer address, detail = reason) through the store's writer,
+  // asynchronously. At most kMaxTlsAuditsPerSecond records a second; the
+  // next record counts the ones left out, so a scanner cannot flood the trail.
+  void OnTlsRefused(const PeerContext& peer, const std::string& reason);
+  static constexpr int kMaxTlsAuditsPerSecond = 20;
+
   const IntakeStats& stats() const { return stats_; }
 
  private:
@@ -95,6 +107,10 @@ class Intake {
   const hl7::Engine engine_;
   const std::string ack_id_prefix_;
   std::atomic<uint64_t> ack_counter_{0};
+  std::mutex tls_audit_mu_;
+  int64_t tls_audit_second_ = 0;     // Guarded by tls_audit_mu_.
+  int tls_audits_this_second_ = 0;   // Guarded by tls_audit_mu_.
+  uint64_t tls_audits_suppressed_ = 0;  // Guarded by tls_audit_mu_.
   IntakeStats stats_;
 };
 

@@ -19,7 +19,18 @@ namespace {
 
 constexpr const char* kDbNames[] = {"meta",     "keys",     "messages",
                                     "payloads", "dedupe",   "pipeline",
-                                    "audit",    "counters", "bundles"};
+                                    "audit",    "counters", "bundles",
+                                    "terminology", "patients"};
+
+// Schema migrations (appliance/store/schema.h). Sub-databases are created by
+// Env::Open; a migration that adds one only bumps the version, so that an
+// older build (which would ignore the new data) refuses the store.
+const store::Migration kMigrations[] = {
+    {1, "add the terminology sub-database (terminology/store.h)",
+     [](store::WriteTxn&) { return absl::OkStatus(); }},
+    {2, "add the patients sub-database (pipeline/patient_merge.h)",
+     [](store::WriteTxn&) { return absl::OkStatus(); }},
+};
 
 const char* AckText(pb::AckCode code) {
   switch (code) {
@@ -121,6 +132,14 @@ std::string MessageStore::Pseudonym(std::string_view id) const {
   return std::string(crypto::AsBytes(mac).substr(0, 16));
 }
 
+pb::AuditAnchor MessageStore::SignAuditAnchor(uint64_t first_seq,
+                                              const std::string& prev_hash,
+                                              int64_t pruned_at_us,
+                                              uint64_t removed) const {
+  return audit::MakeAnchor(first_seq, prev_hash, pruned_at_us, removed,
+                           audit_key_);
+}
+
 std::string StateName(pb::MessageState state) {
   std::string name = pb::MessageState_Name(state);
   constexpr std::string_view kPrefix = "MESSAGE_STATE_";
@@ -154,7 +173,7 @@ absl::Status MessageStore::Init() {
   ASSIGN_OR_RETURN(env_, store::Env::Open(options_.data_dir, env_options));
   if (options_.read_only) return absl::OkStatus();
 
-  ASSIGN_OR_RETURN(store::SchemaState schema, store::OpenSchema(*env_, {}));
+  ASSIGN_OR_RETURN(store::SchemaState schema, store::OpenSchema(*env_, kMigrations));
   if (schema.created) {
     LOG(INFO) << "created message store schema v" << schema.version;
   }
@@ -525,7 +544,9 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
     received.set_message_sha256(meta.raw_sha256());
     received.set_detail(absl::StrCat(type, ", ", req.raw.size(), " bytes"));
     pb::AuditRecord answered = received;
-    RETURN_IF_ERROR(AppendAudit(txn, heads, std::move(received)));
+    if (options_.audit_intake) {
+      RETURN_IF_ERROR(AppendAudit(txn, heads, std::move(received)));
+    }
     answered.set_time_us(now);
     answered.set_type(accepted ? pb::AUDIT_MESSAGE_ACKNOWLEDGED
                                : pb::AUDIT_MESSAGE_REJECTED);
@@ -539,7 +560,9 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
                       " at ", meta.findings(0).location());
     }
     answered.set_detail(detail);
-    RETURN_IF_ERROR(AppendAudit(txn, heads, std::move(answered)));
+    if (options_.audit_intake) {
+      RETURN_IF_ERROR(AppendAudit(txn, heads, std::move(answered)));
+    }
     counter_delta[absl::StrCat("received/", type)]++;
     counter_delta[absl::StrCat("ack/", AckText(meta.ack_code()))]++;
     counter_delta[absl::StrCat("ack/", type, "/", AckText(meta.ack_code()))]++;
@@ -565,6 +588,7 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
     }
     RETURN_IF_ERROR(txn.Put(counters, name, store::EncodeU64BE(at)));
   }
+  if (!options_.audit_intake) return absl::OkStatus();
   return WriteCheckpoint(txn, heads);
 }
 

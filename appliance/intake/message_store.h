@@ -27,6 +27,11 @@
 //             keys" below)
 //   bundles   seq -> DataKeyRing::Seal(Bundle JSON, "bundle/<seq>"), written
 //             by the mapping stage (see pipeline/mapping_worker.h)
+//   terminology  version -> TerminologyVersion (terminology/store.h; meta key
+//             "terminology_current"); added by schema version 2
+//   patients  Pseudonym(Patient id) -> DataKeyRing::Seal(last Patient JSON
+//             sent by PUT, "patient/<hex key>"): the base an ADT update is
+//             merged onto (pipeline/patient_merge.h); schema version 3
 //
 // Besides intake requests, the writer thread runs generic write jobs
 // (SubmitJob): later pipeline stages change records through them, so the
@@ -93,6 +98,10 @@ struct MessageStoreOptions {
   // write job). Zero disables the periodic heartbeat (tests call
   // Heartbeat()).
   std::chrono::milliseconds heartbeat_interval{60000};
+  // Benchmarks only (tools/bench/store_bench.cc measures what the audit trail
+  // costs the ACK path): false leaves out the intake's received/answered
+  // audit records and the checkpoint. hl7d never sets it.
+  bool audit_intake = true;
 };
 
 // Upper bounds (microseconds) of the latency histogram buckets kept in the
@@ -232,6 +241,12 @@ class MessageStore {
   // per-patient delivery order) that must not reveal whom they are about.
   // Empty when read-only (no key file loaded).
   std::string Pseudonym(std::string_view id) const;
+
+  // The retention anchor for a pruned audit prefix, authenticated with the
+  // audit key (audit/chain.h MakeAnchor). For the retention job.
+  pb::AuditAnchor SignAuditAnchor(uint64_t first_seq,
+                                  const std::string& prev_hash,
+                                  int64_t pruned_at_us, uint64_t removed) const;
 
   // The data keys, for jobs that seal records; null when read-only.
   const crypto::DataKeyRing* keys() const { return keys_.get(); }

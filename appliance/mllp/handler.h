@@ -60,6 +60,13 @@ class FrameHandler {
   // connection after writing the response (close_after is implied).
   virtual void OnOversized(const PeerInfo& peer, std::string prefix,
                            Responder respond) = 0;
+
+  // A TLS handshake failed or timed out (the connection is closed). `reason`
+  // is the TLS library's short text, without peer data. Default: nothing.
+  virtual void OnTlsRefused(const PeerInfo& peer, const std::string& reason) {
+    (void)peer;
+    (void)reason;
+  }
 };
 
 }  // namespace appliance::mllp

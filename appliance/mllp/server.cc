@@ -280,6 +280,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       LOG(WARNING) << "MLLP connection " << peer_.connection_id << " from "
                    << HostPort(peer_.address, peer_.port)
                    << ": TLS handshake failed: " << ec.message();
+      ctx_->handler->OnTlsRefused(peer_, ec.message());
       Close();
       return;
     }
@@ -597,6 +598,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         LOG(WARNING) << "MLLP connection " << peer_.connection_id << " from "
                      << HostPort(peer_.address, peer_.port)
                      << ": TLS handshake timed out";
+        ctx_->handler->OnTlsRefused(peer_, "handshake timed out");
         Close();
         return;
       case Phase::kClosing:  // Linger over.

@@ -238,10 +238,11 @@ TEST_F(DeliveryWorkerTest, DeliversEveryMappedMessageOnceAndAuditsIt) {
 }
 
 TEST_F(DeliveryWorkerTest, RetriesWithPersistedAttemptsThenDelivers) {
+  // Scripted before the message exists (the worker polls): it will be seq 1.
+  dest_.Script(1, Retryable("HTTP 503"), 2);
   StartWorker();
   const uint64_t seq = SendMapped(Oru("MRN1", "C1"));
-  // Scripted before the worker sees it (it is notified below).
-  dest_.Script(seq, Retryable("HTTP 503"), 2);
+  ASSERT_EQ(seq, 1u);
   worker_->Notify(seq);
   ASSERT_TRUE(worker_->WaitDrained(kWait));
   const pb::PipelineEntry e = Entry(seq);
@@ -359,8 +360,11 @@ TEST_F(DeliveryWorkerTest, BreakerStopsHammeringAFailingDestination) {
 }
 
 TEST_F(DeliveryWorkerTest, RestartResumesRetryingAndQueuedMessages) {
-  options_.retry.initial_backoff = absl::Milliseconds(200);
-  options_.retry.max_backoff = absl::Milliseconds(200);
+  // The retry is due 1 s after the failure: still waiting when the new
+  // worker starts.
+  options_.retry.initial_backoff = absl::Seconds(1);
+  options_.retry.max_backoff = absl::Seconds(1);
+  options_.uniform = [] { return 1.0; };
   const uint64_t a = SendMapped(Oru("MRN1", "C1"));
   const uint64_t b = SendMapped(Oru("MRN1", "C2"));
   dest_.Script(a, Retryable(), 1);

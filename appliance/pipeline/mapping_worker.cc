@@ -10,6 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/base/status_macros.h"
+#include "appliance/crypto/hash.h"
+#include "appliance/pipeline/patient_merge.h"
 #include "appliance/pipeline/store_util.h"
 #include "appliance/store/keys.h"
 
@@ -81,9 +83,14 @@ void MappingWorker::Stop() {
 }
 
 void MappingWorker::Notify() {
+  // Already requested and not yet consumed: the round it starts will see
+  // what the caller committed.
+  if (wake_.exchange(true)) return;
+  // Loop() sets waiting_ under mu_ before it tests wake_ and sleeps; both
+  // are sequentially consistent, so either it sees wake_ or we see waiting_
+  // (and then the lock waits until it sleeps, so the signal is not lost).
+  if (!waiting_.load()) return;
   std::lock_guard<std::mutex> lock(mu_);
-  wake_ = true;
-  idle_ = false;
   cv_.notify_all();
 }
 
@@ -96,23 +103,26 @@ void MappingWorker::SetTerminology(
 
 bool MappingWorker::idle() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return idle_;
+  return idle_ && !wake_.load();
 }
 
 bool MappingWorker::WaitIdle(absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mu_);
   return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
-                      [&] { return idle_; });
+                      [&] { return idle_ && !wake_.load(); });
 }
 
 void MappingWorker::Loop() {
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu_);
+      waiting_.store(true);
       cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.poll_interval),
-                   [&] { return stopping_ || wake_; });
+                   [&] { return stopping_ || wake_.load(); });
+      waiting_.store(false);
       if (stopping_) break;
-      wake_ = false;
+      wake_.store(false);
+      idle_ = false;  // Until this round found nothing.
     }
     stats_.rounds++;
     absl::StatusOr<size_t> found = Round();
@@ -123,8 +133,8 @@ void MappingWorker::Loop() {
       continue;
     }
     if (*found > 0) {
-      wake_ = true;  // There may be more.
-    } else if (!wake_) {
+      wake_.store(true);  // There may be more.
+    } else if (!wake_.load()) {
       idle_ = true;
       cv_.notify_all();
     }
@@ -164,7 +174,8 @@ absl::StatusOr<size_t> MappingWorker::Round() {
     std::vector<std::shared_ptr<const Outcome>> outcomes;
     outcomes.reserve(pending.size());
     for (const pb::PipelineEntry& e : pending) {
-      outcomes.push_back(std::make_shared<const Outcome>(MapOne(e, mapper)));
+      outcomes.push_back(std::make_shared<const Outcome>(
+          MapOne(e, mapper, terminology->version())));
     }
     JobGroup group(outcomes.size());
     for (size_t i = 0; i < outcomes.size(); ++i) {
@@ -205,9 +216,11 @@ absl::StatusOr<size_t> MappingWorker::Round() {
 }
 
 MappingWorker::Outcome MappingWorker::MapOne(const pb::PipelineEntry& entry,
-                                             const fhir::Mapper& mapper) {
+                                             const fhir::Mapper& mapper,
+                                             int64_t terminology_version) {
   Outcome out;
   out.seq = entry.seq();
+  out.terminology_version = terminology_version;
   absl::StatusOr<std::string> raw = store_->ReadPayload(entry.seq());
   if (!raw.ok()) {
     out.held = true;
@@ -232,6 +245,7 @@ MappingWorker::Outcome MappingWorker::MapOne(const pb::PipelineEntry& entry,
     out.reason = absl::StrCat("not mapped: ", std::string(s.message()));
     return out;
   }
+  out.terminology_version = result.terminology_version;
   out.summary =
       absl::StrCat(result.entries.size(), " entries, ", result.findings.size(),
                    " findings, terminology v", result.terminology_version);
@@ -242,6 +256,7 @@ MappingWorker::Outcome MappingWorker::MapOne(const pb::PipelineEntry& entry,
     return out;
   }
   out.bundle = std::move(result.bundle);
+  out.patient_presence = std::move(result.patient_presence);
   for (const fhir::MappedEntry& e : result.entries) {
     if (e.resource_type == "Patient") {
       out.order_key = store_->Pseudonym(e.id);
@@ -274,6 +289,7 @@ intake::WriteJob MappingWorker::MakeJob(
     entry.set_state(state);
     entry.set_attempts(entry.attempts() + 1);
     entry.set_next_attempt_at_us(now);
+    entry.set_terminology_version(outcome->terminology_version);
     meta.set_state(state);
     if (outcome->held) {
       entry.set_last_error(outcome->reason);
@@ -283,9 +299,14 @@ intake::WriteJob MappingWorker::MakeJob(
     } else {
       entry.clear_last_error();
       entry.set_order_key(outcome->order_key);
-      ASSIGN_OR_RETURN(
-          std::string sealed,
-          store_->keys()->Seal(outcome->bundle, intake::BundleAad(seq)));
+      std::string merged_bundle;
+      if (outcome->patient_presence.set) {
+        ASSIGN_OR_RETURN(merged_bundle, MergeWithStoredPatient(txn, *outcome));
+      }
+      const std::string& bundle =
+          merged_bundle.empty() ? outcome->bundle : merged_bundle;
+      ASSIGN_OR_RETURN(std::string sealed,
+                       store_->keys()->Seal(bundle, intake::BundleAad(seq)));
       RETURN_IF_ERROR(txn.Put(bundles, key, sealed));
     }
     RETURN_IF_ERROR(txn.Put(pipeline, key, Serialize(entry)));
@@ -307,6 +328,28 @@ intake::WriteJob MappingWorker::MakeJob(
                       : absl::StrCat(type, " mapped: ", outcome->summary)));
     return audit.Append(std::move(r));
   };
+}
+
+absl::StatusOr<std::string> MappingWorker::MergeWithStoredPatient(
+    store::WriteTxn& txn, const Outcome& outcome) {
+  ASSIGN_OR_RETURN(store::Dbi patients, store_->Db("patients"));
+  const std::string key = store_->Pseudonym(outcome.patient_presence.patient_id);
+  const std::string aad = absl::StrCat("patient/", crypto::ToHex(key));
+  ASSIGN_OR_RETURN(std::string patient, ExtractPutPatient(outcome.bundle));
+  std::string merged_bundle;
+  ASSIGN_OR_RETURN(std::optional<std::string_view> stored, txn.Find(patients, key));
+  if (stored.has_value()) {
+    ASSIGN_OR_RETURN(std::string previous, store_->keys()->Open(*stored, aad));
+    ASSIGN_OR_RETURN(std::string merged,
+                     MergePatient(previous, patient, outcome.patient_presence));
+    if (merged != patient) {
+      ASSIGN_OR_RETURN(merged_bundle, ReplacePutPatient(outcome.bundle, merged));
+      patient = std::move(merged);
+    }
+  }
+  ASSIGN_OR_RETURN(std::string sealed, store_->keys()->Seal(patient, aad));
+  RETURN_IF_ERROR(txn.Put(patients, key, sealed));
+  return merged_bundle;  // Empty: the Bundle is used as mapped.
 }
 
 absl::Status MappingWorker::RemapHeld(uint64_t seq, const std::string& actor) {
@@ -348,7 +391,7 @@ absl::Status MappingWorker::RemapHeld(uint64_t seq, const std::string& actor) {
   if (!s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   rescan_from_ = std::min(rescan_from_, seq);
-  wake_ = true;
+  wake_.store(true);
   idle_ = false;
   cv_.notify_all();
   return absl::OkStatus();

@@ -13,6 +13,12 @@
 // the worker resumes every PENDING entry; a job that failed to commit (disk
 // full...) leaves its entry PENDING and is retried after a back-off.
 //
+// ADT messages (Patient written with PUT) are merged, in the same job, onto
+// the last Patient the stage stored for that patient (sub-database
+// `patients`, sealed), so that a PID field sent empty keeps its value and
+// `""` removes it (pipeline/patient_merge.h); the merged Patient becomes the
+// new stored one.
+//
 // Held when: the payload does not parse, the mapper cannot make a Bundle
 // (unsupported type, no patient identifier), or the mapper asks for a hold
 // (an error finding, an unmapped code under the strict policy).
@@ -79,7 +85,9 @@ class MappingWorker {
   // thread. Call before stopping the store. Idempotent.
   void Stop();
 
-  // Wakes the thread (e.g. after the intake accepted a message).
+  // Wakes the thread (e.g. after the intake accepted a message). Cheap
+  // enough to call per message from the store's writer thread: an atomic
+  // flag, and the mutex only when the thread is waiting.
   void Notify();
 
   // Replaces the terminology snapshot used for the next messages.
@@ -108,6 +116,10 @@ class MappingWorker {
     std::string bundle;   // When mapped: PHI.
     std::string summary;  // Audit detail: type, entries, terminology version.
     std::string order_key;  // Pseudonym of the Patient id (delivery order).
+    // ADT: how the PID fields were sent, for the merge onto the last Patient
+    // sent (pipeline/patient_merge.h).
+    fhir::PatientFieldPresence patient_presence;
+    int64_t terminology_version = 0;
   };
 
   void Loop();
@@ -115,8 +127,13 @@ class MappingWorker {
   // were found, or an error when the store could not be read.
   absl::StatusOr<size_t> Round();
   Outcome MapOne(const intake::pb::PipelineEntry& entry,
-                 const fhir::Mapper& mapper);
+                 const fhir::Mapper& mapper, int64_t terminology_version);
   intake::WriteJob MakeJob(std::shared_ptr<const Outcome> outcome);
+  // Inside a mapping job: merges the ADT Patient of `outcome` onto the stored
+  // one and stores the result; returns the Bundle with the merged Patient, or
+  // "" when the mapped Bundle stands as it is.
+  absl::StatusOr<std::string> MergeWithStoredPatient(store::WriteTxn& txn,
+                                                     const Outcome& outcome);
 
   intake::MessageStore* const store_;  // Not owned.
   const Clock* const clock_;           // Not owned.
@@ -131,7 +148,10 @@ class MappingWorker {
   // Lowest seq RemapHeld() set back to PENDING since the last round started.
   uint64_t rescan_from_ =
       std::numeric_limits<uint64_t>::max();  // Guarded by mu_.
-  bool wake_ = true;                         // Guarded by mu_.
+  // A round is requested. Set without mu_ by Notify(); consumed under mu_.
+  std::atomic<bool> wake_{true};
+  // The thread is (about to be) waiting on cv_: Notify() must signal it.
+  std::atomic<bool> waiting_{false};
   bool idle_ = false;                        // Guarded by mu_.
   bool stopping_ = false;                    // Guarded by mu_.
   std::thread thread_;

@@ -11,6 +11,8 @@
 #include "appliance/base/test_util.h"
 #include "appliance/crypto/keys.h"
 #include "appliance/intake/intake.h"
+#include <nlohmann/json.hpp>
+
 #include "gtest/gtest.h"
 
 namespace appliance::pipeline {
@@ -168,6 +170,61 @@ TEST_F(MappingWorkerTest, AcceptedMessagesBecomeMappedWithSealedBundles) {
   ExpectAuditVerifies();
 }
 
+TEST_F(MappingWorkerTest, AdtUpdateKeepsEmptyFieldsAndRemovesNulls) {
+  // A01 with the full PID, then an A08 that changes the name, sends `""` for
+  // the sex (remove) and leaves birth date, address and phones empty
+  // (unchanged).
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus("adt_a01_v25.hl7")), "AA");
+  const std::string a08 =
+      "MSH|^~\\&|ADTSYS|GENHOSP|HL7APPLIANCE|GENHOSP|20261102151000||ADT^A08|A08-MERGE|P|2.5\r"
+      "EVN|A08|20261102150900\r"
+      "PID|1||MRN1000013^^^GENHOSP^MR||TESTPATIENT^LIMA^M^^^^L|||\"\"\r"
+      "PV1|1|I|WARD2^202^B^GENHOSP\r";
+  EXPECT_EQ(Send(a08), "AA");
+  StartWorker(std::make_shared<const fhir::Terminology>());
+  ASSERT_TRUE(worker_->WaitIdle(kWait));
+  ASSERT_EQ(State(2), pb::MESSAGE_STATE_MAPPED);
+  const auto bundle = nlohmann::json::parse(*store_->ReadBundle(2));
+  nlohmann::json patient;
+  for (const auto& e : bundle["entry"]) {
+    if (e["resource"]["resourceType"] == "Patient") patient = e["resource"];
+  }
+  ASSERT_TRUE(patient.is_object());
+  EXPECT_EQ(patient["name"][0]["given"][0], "LIMA");        // Replaced.
+  EXPECT_FALSE(patient.contains("gender"));                  // "" removed.
+  EXPECT_EQ(patient["birthDate"], "1945-12-31");             // Kept.
+  EXPECT_EQ(patient["address"][0]["city"], "TESTVILLE");     // Kept.
+  EXPECT_EQ(patient["telecom"].size(), 2u);                  // Kept.
+  // Mapped alone, the A08 would have erased them.
+  const auto alone = nlohmann::json::parse(
+      MapDirectly(a08, std::make_shared<const fhir::Terminology>()));
+  for (const auto& e : alone["entry"]) {
+    if (e["resource"]["resourceType"] == "Patient") {
+      EXPECT_FALSE(e["resource"].contains("birthDate"));
+      EXPECT_FALSE(e["resource"].contains("address"));
+    }
+  }
+  // The next update merges onto the merged one: the sex comes back, the rest
+  // stays.
+  const std::string a08b =
+      "MSH|^~\\&|ADTSYS|GENHOSP|HL7APPLIANCE|GENHOSP|20261102152000||ADT^A08|A08-MERGE-2|P|2.5\r"
+      "EVN|A08|20261102151900\r"
+      "PID|1||MRN1000013^^^GENHOSP^MR||TESTPATIENT^LIMA^M^^^^L|||F\r"
+      "PV1|1|I|WARD2^202^B^GENHOSP\r";
+  EXPECT_EQ(Send(a08b), "AA");
+  worker_->Notify();
+  ASSERT_TRUE(worker_->WaitIdle(kWait));
+  ASSERT_EQ(State(3), pb::MESSAGE_STATE_MAPPED);
+  for (const auto& e : nlohmann::json::parse(*store_->ReadBundle(3))["entry"]) {
+    if (e["resource"]["resourceType"] == "Patient") {
+      EXPECT_EQ(e["resource"]["gender"], "female");
+      EXPECT_EQ(e["resource"]["name"][0]["given"][0], "LIMA");
+      EXPECT_EQ(e["resource"]["birthDate"], "1945-12-31");
+    }
+  }
+  ExpectAuditVerifies();
+}
+
 TEST_F(MappingWorkerTest, StrictModeHoldsAndRemapAfterFixMaps) {
   options_.mapper.unmapped_policy = fhir::UnmappedPolicy::kHold;
   EXPECT_EQ(Send(test_util::ReadHl7Corpus("adt_a01_v25.hl7")), "AA");
@@ -235,6 +292,36 @@ TEST_F(MappingWorkerTest, PendingMessagesAreResumedAfterRestart) {
             MapDirectly(test_util::ReadHl7Corpus("oru_r01_v23_hematology.hl7"),
                         terminology));
   EXPECT_EQ(worker_->stats().mapped.load(), 2u);
+  ExpectAuditVerifies();
+}
+
+TEST_F(MappingWorkerTest, IntakeWakesTheWorkerAndTerminologyVersionIsKept) {
+  options_.poll_interval = absl::Hours(1);  // Only Notify() wakes it.
+  options_.mapper.unmapped_policy = fhir::UnmappedPolicy::kHold;
+  StartWorker(std::make_shared<const fhir::Terminology>());
+  ASSERT_TRUE(worker_->WaitIdle(kWait));
+  intake::IntakeOptions intake_options;
+  intake_options.on_accepted = [this] { worker_->Notify(); };
+  intake_ = std::make_unique<intake::Intake>(store_.get(), &clock_,
+                                             intake_options);
+  EXPECT_EQ(Send(LocalCodeMessage()), "AA");  // Held: unmapped code, v0.
+  ASSERT_TRUE(worker_->WaitIdle(kWait));
+  EXPECT_EQ(State(1), pb::MESSAGE_STATE_HELD);
+  EXPECT_EQ(store_->GetPipelineEntry(1)->terminology_version(), 0);
+
+  worker_->SetTerminology(FixedTerminology());  // Version 2.
+  EXPECT_EQ(Send(test_util::ReadHl7Corpus("adt_a01_v25.hl7")), "AA");
+  ASSERT_TRUE(worker_->WaitIdle(kWait));
+  EXPECT_EQ(State(2), pb::MESSAGE_STATE_MAPPED);
+  EXPECT_EQ(store_->GetPipelineEntry(2)->terminology_version(), 2);
+  // Notify per message costs no round when the worker is busy or idle.
+  for (int i = 0; i < 1000; ++i) worker_->Notify();
+  ASSERT_TRUE(worker_->WaitIdle(kWait));
+  ASSERT_TRUE(worker_->RemapHeld(1).ok());
+  ASSERT_TRUE(worker_->WaitIdle(kWait));
+  EXPECT_EQ(State(1), pb::MESSAGE_STATE_MAPPED);
+  EXPECT_EQ(store_->GetPipelineEntry(1)->terminology_version(), 2);
+  EXPECT_LT(worker_->stats().rounds.load(), 50u);
   ExpectAuditVerifies();
 }
 

@@ -14,6 +14,7 @@ import unittest
 import harness as h
 
 HL7SEND = os.path.join(h.RUNFILES, "tools", "hl7send", "hl7send")
+HL7CTL = os.path.join(h.RUNFILES, "tools", "hl7ctl", "hl7ctl")
 
 
 def make_pki(d):
@@ -91,6 +92,26 @@ class TlsE2ETest(unittest.TestCase):
             s.sendall(h.frame(h.message("PLAIN")))
             with self.assertRaises((ConnectionError, OSError, socket.timeout)):
                 h.read_frame(s, timeout=3)
+
+    def test_refused_handshakes_are_audited(self):
+        import json
+        import time
+        self.hl7send("--cert_file=" + self.p("intruder.pem"),
+                     "--key_file=" + self.p("intruder.key"))
+        deadline = time.time() + 10
+        records = []
+        while time.time() < deadline:
+            out = subprocess.run([HL7CTL, "audit", "export", "--data_dir=" + self.d.data_dir,
+                                  "--type=AUDIT_TLS_REFUSED"],
+                                 capture_output=True, text=True, check=True).stdout
+            records = [json.loads(line) for line in out.splitlines()]
+            if records:
+                break
+            time.sleep(0.2)
+        self.assertTrue(records, "no AUDIT_TLS_REFUSED record")
+        self.assertTrue(records[0]["actor"].startswith("127.0.0.1:"))
+        self.assertIn("handshake", records[0]["detail"])
+        self.assertEqual(records[0]["outcome"], 4)
 
     def test_stored_with_tls_identity(self):
         self.hl7send("--cert_file=" + self.p("lab-analyzer.pem"),

@@ -17,7 +17,33 @@ assert d.stop() == 0
 PY
 fail=0
 out=$("$HL7CTL" audit verify --data_dir="$work/data"); rc=$?
-[[ $rc == 0 && "$out" == "OK: 13 audit records"* ]] || { echo "FAIL intact: rc=$rc $out"; fail=1; }
+# Records: start, configuration, per message received and acknowledged, stop
+# (13), plus mapped/delivered ones for what the pipeline finished before the
+# SIGTERM.
+[[ $rc == 0 && "$out" =~ ^OK:\ ([0-9]+)\ audit\ records\ \(1\.\. && ${BASH_REMATCH[1]} -ge 13 &&
+   "$out" == *"checkpoint authentic" ]] || { echo "FAIL intact: rc=$rc $out"; fail=1; }
+
+# Export: JSON lines (one per record), filters, FHIR AuditEvents that validate.
+total=${BASH_REMATCH[1]:-0}
+lines=$("$HL7CTL" audit export --data_dir="$work/data" 2>/dev/null | wc -l)
+[[ $lines == "$total" ]] || { echo "FAIL export: $lines lines for $total records"; fail=1; }
+n=$("$HL7CTL" audit export --data_dir="$work/data" --type=AUDIT_MESSAGE_RECEIVED 2>/dev/null | grep -c '"type":"AUDIT_MESSAGE_RECEIVED"')
+[[ $n == 5 ]] || { echo "FAIL export --type: $n"; fail=1; }
+n=$("$HL7CTL" audit export --data_dir="$work/data" --to=2000-01-01 2>/dev/null | wc -l)
+[[ $n == 0 ]] || { echo "FAIL export --to: $n"; fail=1; }
+"$HL7CTL" audit export --data_dir="$work/data" --format=fhir --out="$work/audit.ndjson" 2>/dev/null ||
+  { echo "FAIL export fhir"; fail=1; }
+n=$(grep -c '"resourceType":"AuditEvent"' "$work/audit.ndjson")
+[[ $n == "$total" ]] || { echo "FAIL fhir export: $n events"; fail=1; }
+validator=$(readlink -f "$root/tests/fhir_validate/validate.mjs")
+if [[ -d "$(dirname "$validator")/node_modules/@medplum/core" ]]; then
+  node "$validator" "$work/audit.ndjson" > "$work/validate.out" ||
+    { echo "FAIL AuditEvents invalid:"; head -5 "$work/validate.out"; fail=1; }
+else
+  echo "FAIL: @medplum packages missing; run tools/install-deps"; fail=1
+fi
+"$HL7CTL" audit export --data_dir="$work/data" --format=xml >/dev/null 2>&1
+rc=$?; [[ $rc == 64 ]] || { echo "FAIL export usage: rc=$rc"; fail=1; }
 
 # Tamper: change "answered AA" to "answered AR" in the stored audit records.
 /usr/bin/python3 - "$work/data/data.mdb" <<'PY'

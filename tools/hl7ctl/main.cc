@@ -37,6 +37,8 @@ const char kUsage[] =
     "                     check the audit trail of a store offline: exit 0\n"
     "                     intact, 1 tampered (first bad record named), 2 when\n"
     "                     the store or key file cannot be read.\n"
+    "  audit export --data_dir=DIR [--format=jsonl|fhir] [--from=T] [--to=T]\n"
+    "                     audit records as JSON lines or FHIR AuditEvents\n"
     "  help               this text\n";
 
 }  // namespace

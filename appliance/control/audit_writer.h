@@ -1,0 +1,22 @@
+// Appends one audit record through the store's writer and waits for its
+// commit (the control plane audits before it answers).
+#ifndef APPLIANCE_CONTROL_AUDIT_WRITER_H_
+#define APPLIANCE_CONTROL_AUDIT_WRITER_H_
+
+#include "absl/status/status.h"
+#include "api/store/v1/records.pb.h"
+#include "appliance/intake/message_store.h"
+
+namespace appliance::control {
+
+// Blocks until the record committed; the store's error otherwise
+// (UNAVAILABLE after Stop()).
+absl::Status AppendAuditNow(intake::MessageStore* store,
+                            ::hl7appliance::store::v1::AuditRecord record);
+
+// Runs `job` on the store's writer and waits for its commit.
+absl::Status RunJobNow(intake::MessageStore* store, intake::WriteJob job);
+
+}  // namespace appliance::control
+
+#endif  // APPLIANCE_CONTROL_AUDIT_WRITER_H_

@@ -1,0 +1,66 @@
+// The single place every control-plane handler goes through: authenticates
+// the caller (bearer token or verified client certificate), checks the
+// method's permission in the table of auth.h, runs the handler, converts its
+// absl::Status to a grpc::Status, and appends ONE audit record per call:
+// AUDIT_ACCESS_REFUSED (refused), AUDIT_PHI_READ (a method returning
+// decrypted PHI; committed before the response leaves — if it cannot be
+// written the data is withheld with UNAVAILABLE) or AUDIT_CONTROL_CALL. The
+// detail holds the method, the status code and the peer; never request data.
+#ifndef APPLIANCE_CONTROL_CALL_GUARD_H_
+#define APPLIANCE_CONTROL_CALL_GUARD_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "appliance/base/clock.h"
+#include "appliance/control/auth.h"
+#include "appliance/intake/message_store.h"
+
+namespace appliance::control {
+
+// absl::Status -> grpc::Status (the canonical codes are the same numbers).
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// "/<package>.<Service>/<method>" of a generated service class.
+template <typename Service>
+std::string FullMethod(std::string_view method) {
+  return absl::StrCat("/", Service::service_full_name(), "/",
+                      std::string(method));
+}
+
+class CallGuard {
+ public:
+  using Body = std::function<absl::Status(const Principal&)>;
+
+  // `store` and `clock` must outlive the guard.
+  CallGuard(intake::MessageStore* store, const Clock* clock,
+            Authenticator authenticator);
+  CallGuard(const CallGuard&) = delete;
+  CallGuard& operator=(const CallGuard&) = delete;
+
+  // Runs `body` for `full_method` if the caller may; `message_seq` (0: none)
+  // is recorded in the audit record.
+  grpc::Status Run(grpc::ServerContext* context, const std::string& full_method,
+                   uint64_t message_seq, const Body& body) const;
+
+ private:
+  absl::Status Audit(::hl7appliance::store::v1::AuditEventType type,
+                     const std::string& actor, const std::string& full_method,
+                     uint64_t message_seq, const absl::Status& result,
+                     const std::string& extra,
+                     const grpc::ServerContext& context) const;
+
+  intake::MessageStore* const store_;  // Not owned.
+  const Clock* const clock_;           // Not owned.
+  const Authenticator authenticator_;
+};
+
+}  // namespace appliance::control
+
+#endif  // APPLIANCE_CONTROL_CALL_GUARD_H_
