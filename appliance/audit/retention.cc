@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "appliance/audit/chain.h"
 #include "appliance/base/status_macros.h"
+#include "appliance/base/thread_priority.h"
 #include "appliance/store/keys.h"
 
 namespace appliance::audit {
@@ -235,6 +236,7 @@ void RetentionWorker::Stop() {
 }
 
 void RetentionWorker::Loop() {
+  LowerThisThreadPriority();
   while (true) {
     absl::StatusOr<RetentionResult> r = Prune(store_, clock_, options_, "retention");
     if (!r.ok()) {

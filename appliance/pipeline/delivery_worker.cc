@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/base/status_macros.h"
+#include "appliance/base/thread_priority.h"
 #include "appliance/pipeline/store_util.h"
 #include "appliance/store/keys.h"
 
@@ -232,6 +233,7 @@ void DeliveryWorker::RemoveLocked(uint64_t seq) {
 }
 
 void DeliveryWorker::LoaderLoop() {
+  LowerThisThreadPriority();  // ACKs first; this stage catches up.
   while (true) {
     uint64_t from;
     {
@@ -272,6 +274,7 @@ bool DeliveryWorker::CanDispatchLocked(int64_t now_us) const {
 }
 
 void DeliveryWorker::SenderLoop() {
+  LowerThisThreadPriority();
   while (true) {
     uint64_t seq;
     {

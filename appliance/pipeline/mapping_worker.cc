@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "appliance/base/status_macros.h"
+#include "appliance/base/thread_priority.h"
 #include "appliance/crypto/hash.h"
 #include "appliance/pipeline/patient_merge.h"
 #include "appliance/pipeline/store_util.h"
@@ -113,6 +114,7 @@ bool MappingWorker::WaitIdle(absl::Duration timeout) {
 }
 
 void MappingWorker::Loop() {
+  LowerThisThreadPriority();  // ACKs first; this stage catches up.
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu_);
