@@ -384,12 +384,16 @@ int Run(config::FlagMap flags) {
   server_options.max_connections = static_cast<int>(m.max_connections());
   server_options.max_connections_per_address =
       static_cast<int>(m.max_connections_per_address());
+  server_options.slow_sender_window = absl::Seconds(m.slow_sender_window_s());
+  server_options.max_unanswered_frames = m.max_unanswered_frames();
+  server_options.close_linger = absl::Seconds(m.close_linger_s());
   if (!m.tls().cert_file().empty()) {
     mllp::TlsOptions tls;
     tls.cert_file = m.tls().cert_file();
     tls.key_file = m.tls().key_file();
     tls.ca_file = m.tls().ca_file();
     tls.require_client_cert = m.tls().require_client_cert();
+    tls.handshake_timeout = absl::Seconds(m.tls_handshake_timeout_s());
     server_options.tls = tls;
   }
   auto server = mllp::Server::Start(server_options, &handler);

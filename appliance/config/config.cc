@@ -95,6 +95,10 @@ ApplianceConfig DefaultConfig() {
   mllp->set_max_connections(1024);
   mllp->set_max_connections_per_address(64);
   mllp->set_accept_lf(true);
+  mllp->set_slow_sender_window_s(10);
+  mllp->set_max_unanswered_frames(64);
+  mllp->set_close_linger_s(2);
+  mllp->set_tls_handshake_timeout_s(10);
   auto* store = c.mutable_store();
   store->set_data_dir("./var/hl7d");
   store->set_initial_map_mib(64);
@@ -316,6 +320,12 @@ absl::Status Validate(const ApplianceConfig& c) {
   }
   if (mllp.max_frame_bytes() < 1024) {
     return absl::InvalidArgumentError("mllp.max_frame_bytes must be >= 1024");
+  }
+  if (mllp.slow_sender_window_s() == 0 || mllp.max_unanswered_frames() == 0 ||
+      mllp.tls_handshake_timeout_s() == 0) {
+    return absl::InvalidArgumentError(
+        "mllp.slow_sender_window_s, max_unanswered_frames and "
+        "tls_handshake_timeout_s must be >= 1");
   }
   if (mllp.io_threads() == 0) {
     return absl::InvalidArgumentError("mllp.io_threads must be >= 1");

@@ -107,6 +107,23 @@ TEST(ConfigTest, PlainHttpEhrOnlyOnLoopback) {
             std::string::npos);
 }
 
+TEST(ConfigTest, MllpLimitsHaveDefaultsAndAreValidated) {
+  absl::StatusOr<ApplianceConfig> c = LoadConfig({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->mllp().slow_sender_window_s(), 10u);
+  EXPECT_EQ(c->mllp().max_unanswered_frames(), 64u);
+  EXPECT_EQ(c->mllp().close_linger_s(), 2u);
+  EXPECT_EQ(c->mllp().tls_handshake_timeout_s(), 10u);
+  ApplianceConfig bad = *c;
+  bad.mutable_mllp()->set_max_unanswered_frames(0);
+  EXPECT_NE(std::string(Validate(bad).message()).find("max_unanswered_frames"),
+            std::string::npos);
+  const std::string path = WriteFile("limits.textproto", "mllp { close_linger_s: 5 }");
+  c = LoadConfig({{"config", path}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->mllp().close_linger_s(), 5u);
+}
+
 TEST(ConfigTest, RetentionKeepsEverythingByDefault) {
   absl::StatusOr<ApplianceConfig> c = LoadConfig({});
   ASSERT_TRUE(c.ok());
