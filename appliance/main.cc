@@ -35,6 +35,7 @@
 #include "appliance/ops/mllp_metrics.h"
 #include "appliance/ops/ops_service.h"
 #include "appliance/audit/config_audit.h"
+#include "appliance/audit/rate_limited.h"
 #include "appliance/audit/retention.h"
 #include "appliance/pipeline/delivery_setup.h"
 #include "appliance/pipeline/delivery_worker.h"
@@ -409,6 +410,7 @@ int Run(config::FlagMap flags) {
   // added later registers here the same way (registry().AddCollector,
   // AddReadinessCheck, SetDeliveryStatus).
   std::atomic<bool> mllp_listening{true};
+  audit::RateLimitedAuditor ops_refusals(store->get(), clock);
   {
     mllp::Server* mllp_server = server->get();
     ops_service.registry().AddCollector([mllp_server](ops::MetricsWriter& w) {
@@ -454,6 +456,13 @@ int Run(config::FlagMap flags) {
     http.port = static_cast<uint16_t>(cfg->http_port());
     http.max_connections = static_cast<int>(cfg->ops().max_connections());
     http.bearer_token_sha256 = cfg->ops().viewer_token_sha256();
+    http.on_unauthorized = [&ops_refusals](const std::string& peer,
+                                           const std::string& path) {
+      ops_refusals.Record(intake::pb::AUDIT_ACCESS_REFUSED,
+                          intake::pb::AUDIT_OUTCOME_MINOR_FAILURE, peer,
+                          absl::StrCat("ops HTTP ", path,
+                                       ": missing or wrong bearer token"));
+    };
     if (!cfg->ops().tls().cert_file().empty()) {
       http.tls = ops::HttpTlsOptions{cfg->ops().tls().cert_file(),
                                      cfg->ops().tls().key_file()};

@@ -39,39 +39,9 @@ hl7::AckCode FromProto(pb::AckCode code) {
 }  // namespace
 
 void Intake::OnTlsRefused(const PeerContext& peer, const std::string& reason) {
-  uint64_t suppressed = 0;
-  const int64_t now = clock_->NowMicros();
-  {
-    std::lock_guard<std::mutex> lock(tls_audit_mu_);
-    const int64_t second = now / 1000000;
-    if (second != tls_audit_second_) {
-      tls_audit_second_ = second;
-      tls_audits_this_second_ = 0;
-    }
-    if (++tls_audits_this_second_ > kMaxTlsAuditsPerSecond) {
-      ++tls_audits_suppressed_;
-      return;
-    }
-    suppressed = tls_audits_suppressed_;
-    tls_audits_suppressed_ = 0;
-  }
-  std::string detail = absl::StrCat("MLLP TLS handshake refused: ", reason);
-  if (suppressed > 0) {
-    absl::StrAppend(&detail, " (", suppressed,
-                    " more refusals not recorded individually)");
-  }
-  if (detail.size() > 200) detail.resize(200);
-  pb::AuditRecord r;
-  r.set_time_us(now);
-  r.set_type(pb::AUDIT_TLS_REFUSED);
-  r.set_outcome(pb::AUDIT_OUTCOME_MINOR_FAILURE);
-  r.set_actor(peer.address);
-  r.set_detail(std::move(detail));
-  store_->SubmitJob(
-      [r](store::WriteTxn&, AuditAppender& audit) { return audit.Append(r); },
-      [](absl::Status s) {
-        if (!s.ok()) LOG(WARNING) << "TLS refusal not audited: " << s;
-      });
+  security_audit_.Record(pb::AUDIT_TLS_REFUSED, pb::AUDIT_OUTCOME_MINOR_FAILURE,
+                         peer.address,
+                         absl::StrCat("MLLP TLS handshake refused: ", reason));
 }
 
 std::string Hl7Timestamp(int64_t micros) {
@@ -109,7 +79,8 @@ Intake::Intake(MessageStore* store, const Clock* clock, IntakeOptions options)
       options_(std::move(options)),
       engine_(options_.policy, options_.parse),
       ack_id_prefix_(
-          absl::StrCat("A", clock->NowMicros() / 1000000 % 100000000, "-")) {}
+          absl::StrCat("A", clock->NowMicros() / 1000000 % 100000000, "-")),
+      security_audit_(store, clock) {}
 
 std::string Intake::NextAckControlId() {
   return absl::StrCat(ack_id_prefix_, ++ack_counter_);

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "appliance/audit/rate_limited.h"
 #include "appliance/base/clock.h"
 #include "appliance/hl7/engine.h"
 #include "appliance/intake/message_store.h"
@@ -86,10 +87,8 @@ class Intake {
 
   // A TLS handshake on the MLLP port failed: audited (AUDIT_TLS_REFUSED,
   // actor = peer address, detail = reason) through the store's writer,
-  // asynchronously. At most kMaxTlsAuditsPerSecond records a second; the
-  // next record counts the ones left out, so a scanner cannot flood the trail.
+  // asynchronously and rate-limited (audit/rate_limited.h).
   void OnTlsRefused(const PeerContext& peer, const std::string& reason);
-  static constexpr int kMaxTlsAuditsPerSecond = 20;
 
   const IntakeStats& stats() const { return stats_; }
 
@@ -107,10 +106,7 @@ class Intake {
   const hl7::Engine engine_;
   const std::string ack_id_prefix_;
   std::atomic<uint64_t> ack_counter_{0};
-  std::mutex tls_audit_mu_;
-  int64_t tls_audit_second_ = 0;     // Guarded by tls_audit_mu_.
-  int tls_audits_this_second_ = 0;   // Guarded by tls_audit_mu_.
-  uint64_t tls_audits_suppressed_ = 0;  // Guarded by tls_audit_mu_.
+  audit::RateLimitedAuditor security_audit_;
   IntakeStats stats_;
 };
 

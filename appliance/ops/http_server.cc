@@ -289,6 +289,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     if (!Authorized(*shared_, req)) {
+      if (shared_->options.on_unauthorized) {
+        shared_->options.on_unauthorized(req.peer, req.path);
+      }
       Answer(Error(401), keep_alive);
       return;
     }

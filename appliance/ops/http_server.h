@@ -73,6 +73,10 @@ struct HttpServerOptions {
   // `public_paths` requires "Authorization: Bearer <token>".
   std::string bearer_token_sha256;
   std::vector<std::string> public_paths;
+  // Called (on an I/O thread; must not block) for every request refused for
+  // a missing or wrong token, with the peer ("ip:port") and the path.
+  std::function<void(const std::string& peer, const std::string& path)>
+      on_unauthorized;
 };
 
 struct HttpServerStats {

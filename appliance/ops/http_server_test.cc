@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -153,6 +154,12 @@ TEST_F(HttpServerTest, BearerToken) {
   HttpServerOptions o;
   o.bearer_token_sha256 = TokenSha256Hex("s3cret");
   o.public_paths = {"/public"};
+  std::mutex refused_mu;
+  std::vector<std::string> refused;  // "peer path"
+  o.on_unauthorized = [&](const std::string& peer, const std::string& path) {
+    std::lock_guard<std::mutex> lock(refused_mu);
+    refused.push_back(peer + " " + path);
+  };
   StartServer(o);
   const uint16_t port = server_->port();
   const std::string head = "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n";
@@ -169,6 +176,11 @@ TEST_F(HttpServerTest, BearerToken) {
       Exchange(port,
                "GET /public HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
       "HTTP/1.1 200 "));
+  // The two refusals were reported (hl7d audits them), nothing else.
+  std::lock_guard<std::mutex> lock(refused_mu);
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_TRUE(absl::StartsWith(refused[0], "127.0.0.1:")) << refused[0];
+  EXPECT_TRUE(absl::EndsWith(refused[0], " /hello")) << refused[0];
 }
 
 TEST(HttpServerStartTest, NonLoopbackNeedsTlsAndToken) {

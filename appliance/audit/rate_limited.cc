@@ -1,0 +1,53 @@
+#include "appliance/audit/rate_limited.h"
+
+#include <glog/logging.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace appliance::audit {
+
+namespace pb = ::hl7appliance::store::v1;
+
+void RateLimitedAuditor::Record(pb::AuditEventType type, pb::AuditOutcome outcome,
+                                const std::string& actor, std::string detail) {
+  const int64_t now = clock_->NowMicros();
+  uint64_t left_out = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (now / 1000000 != second_) {
+      second_ = now / 1000000;
+      this_second_ = 0;
+    }
+    if (++this_second_ > per_second_) {
+      ++suppressed_;
+      ++suppressed_total_;
+      return;
+    }
+    left_out = suppressed_;
+    suppressed_ = 0;
+  }
+  if (left_out > 0) {
+    absl::StrAppend(&detail, " (", left_out, " more not recorded one by one)");
+  }
+  if (detail.size() > 200) detail.resize(200);
+  pb::AuditRecord r;
+  r.set_time_us(now);
+  r.set_type(type);
+  r.set_outcome(outcome);
+  r.set_actor(actor);
+  r.set_detail(std::move(detail));
+  store_->SubmitJob(
+      [r](store::WriteTxn&, intake::AuditAppender& audit) { return audit.Append(r); },
+      [](absl::Status s) {
+        if (!s.ok()) LOG(WARNING) << "security event not audited: " << s;
+      });
+}
+
+uint64_t RateLimitedAuditor::suppressed_total() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return suppressed_total_;
+}
+
+}  // namespace appliance::audit
