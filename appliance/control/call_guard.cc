@@ -55,6 +55,30 @@ std::optional<std::string> CertSubject(const grpc::ServerContext& context) {
 
 }  // namespace
 
+absl::Status CallGuard::CheckClientCertificate(
+    const grpc::ServerContext& context,
+    const std::optional<std::string>& subject) const {
+  if (!subject.has_value()) {
+    return require_client_cert_
+               ? absl::UnauthenticatedError("a client certificate is required")
+               : absl::OkStatus();
+  }
+  if (cert_verifier_ == nullptr) {
+    // No CA configured: a certificate cannot be trusted, so it names no one.
+    return absl::UnauthenticatedError(
+        "client certificates are not accepted (no CA configured)");
+  }
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  const auto cert = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  const auto chain =
+      auth->FindPropertyValues(GRPC_X509_PEM_CERT_CHAIN_PROPERTY_NAME);
+  if (cert.empty()) {
+    return absl::UnauthenticatedError("the client certificate is missing");
+  }
+  return cert_verifier_->Verify(Ref(cert.front()),
+                                chain.empty() ? std::string() : Ref(chain.front()));
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
@@ -62,15 +86,26 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 }
 
 CallGuard::CallGuard(intake::MessageStore* store, const Clock* clock,
-                     Authenticator authenticator)
-    : store_(store), clock_(clock), authenticator_(std::move(authenticator)) {}
+                     Authenticator authenticator,
+                     std::shared_ptr<const ClientCertVerifier> cert_verifier,
+                     bool require_client_cert)
+    : store_(store),
+      clock_(clock),
+      authenticator_(std::move(authenticator)),
+      cert_verifier_(std::move(cert_verifier)),
+      require_client_cert_(require_client_cert) {}
 
 grpc::Status CallGuard::Run(grpc::ServerContext* context,
                             const std::string& full_method,
                             uint64_t message_seq, const Body& body) const {
   const std::optional<std::string> subject = CertSubject(*context);
-  absl::StatusOr<Principal> who =
-      authenticator_.Authenticate(BearerToken(*context), subject);
+  absl::StatusOr<Principal> who = absl::UnauthenticatedError("");
+  if (absl::Status trusted = CheckClientCertificate(*context, subject);
+      !trusted.ok()) {
+    who = trusted;
+  } else {
+    who = authenticator_.Authenticate(BearerToken(*context), subject);
+  }
   if (!who.ok()) {
     const std::string actor = subject.has_value()
                                   ? absl::StrCat("cert:", *subject)

@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "appliance/base/clock.h"
 #include "appliance/control/auth.h"
+#include "appliance/control/client_cert.h"
 #include "appliance/intake/message_store.h"
 
 namespace appliance::control {
@@ -38,9 +41,14 @@ class CallGuard {
  public:
   using Body = std::function<absl::Status(const Principal&)>;
 
-  // `store` and `clock` must outlive the guard.
+  // `store` and `clock` must outlive the guard. With `cert_verifier`, a
+  // presented client certificate must chain to its CA (client_cert.h), and
+  // with `require_client_cert` one must be presented; both refusals are
+  // UNAUTHENTICATED and audited.
   CallGuard(intake::MessageStore* store, const Clock* clock,
-            Authenticator authenticator);
+            Authenticator authenticator,
+            std::shared_ptr<const ClientCertVerifier> cert_verifier = nullptr,
+            bool require_client_cert = false);
   CallGuard(const CallGuard&) = delete;
   CallGuard& operator=(const CallGuard&) = delete;
 
@@ -50,6 +58,10 @@ class CallGuard {
                    uint64_t message_seq, const Body& body) const;
 
  private:
+  // The presented certificate chains to the CA; one is there if required.
+  absl::Status CheckClientCertificate(
+      const grpc::ServerContext& context,
+      const std::optional<std::string>& subject) const;
   absl::Status Audit(::hl7appliance::store::v1::AuditEventType type,
                      const std::string& actor, const std::string& full_method,
                      uint64_t message_seq, const absl::Status& result,
@@ -59,6 +71,8 @@ class CallGuard {
   intake::MessageStore* const store_;  // Not owned.
   const Clock* const clock_;           // Not owned.
   const Authenticator authenticator_;
+  const std::shared_ptr<const ClientCertVerifier> cert_verifier_;
+  const bool require_client_cert_;
 };
 
 }  // namespace appliance::control

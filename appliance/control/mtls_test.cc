@@ -14,6 +14,7 @@
 #include "appliance/base/test_util.h"
 #include "appliance/control/server.h"
 #include "appliance/crypto/hash.h"
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace appliance::control {
@@ -157,18 +158,31 @@ TEST_F(MtlsTest, RequiredClientCertificates) {
   EXPECT_EQ(resp.role(), "auditor");
   EXPECT_EQ(resp.authenticated_by(), "certificate");
 
-  // No certificate, or one from another CA: refused at the handshake.
-  EXPECT_EQ(WhoAmI("", &resp).error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(WhoAmI("mallory", &resp).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  // No certificate, or one from another CA: refused (UNAUTHENTICATED) and
+  // audited, not lost in a failed handshake.
+  s = WhoAmI("", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(s.error_message().find("client certificate is required"),
+            std::string::npos);
+  s = WhoAmI("mallory", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(s.error_message().find("not trusted"), std::string::npos)
+      << s.error_message();
+  // Not even a valid token helps a foreign certificate.
+  EXPECT_EQ(WhoAmI("mallory", &resp, "bot-token").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 
   // A good certificate whose subject is no principal: UNAUTHENTICATED, and
   // audited with the subject.
   s = WhoAmI("bob", &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   auto refused = Refusals();
-  ASSERT_EQ(refused.size(), 1u);
-  EXPECT_EQ(refused[0].actor(), "cert:CN=bob,O=Test Hospital");
+  ASSERT_EQ(refused.size(), 4u);
+  EXPECT_EQ(refused[0].actor(), "unauthenticated");
+  // Mallory's certificate claims alice's subject, from another CA.
+  EXPECT_EQ(refused[1].actor(), "cert:CN=alice,O=Test Hospital");
+  EXPECT_EQ(refused[1].type(), spb::AUDIT_ACCESS_REFUSED);
+  EXPECT_EQ(refused[3].actor(), "cert:CN=bob,O=Test Hospital");
 
   // A token inside mTLS names its own principal.
   s = WhoAmI("alice", &resp, "bot-token");
@@ -185,9 +199,10 @@ TEST_F(MtlsTest, OptionalClientCertificatesStillVerified) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(resp.name(), "ops-bot");
   EXPECT_EQ(WhoAmI("", &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  // A presented certificate is verified: another CA's is refused.
+  // A presented certificate is verified: another CA's is refused, audited.
   EXPECT_EQ(WhoAmI("mallory", &resp).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Refusals().back().actor(), "cert:CN=alice,O=Test Hospital");
   ASSERT_TRUE(WhoAmI("alice", &resp).ok());
   EXPECT_EQ(resp.name(), "alice");
 }

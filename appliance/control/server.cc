@@ -46,10 +46,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   if (!tls.ca_file().empty()) {
     ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(tls.ca_file(), "CA file"));
+    // The chain is verified (and a certificate required) by the call guard,
+    // so that refusals are audited (client_cert.h); the handshake still
+    // proves possession of the certificate's key.
     ssl.client_certificate_request =
-        tls.require_client_cert()
-            ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-            : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+        GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY;
   } else {
     ssl.client_certificate_request = GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
   }
@@ -80,8 +81,14 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
                    Credentials(control.tls()));
 
   std::unique_ptr<ControlServer> server(new ControlServer());
-  server->guard_ = std::make_unique<CallGuard>(deps.store, deps.clock,
-                                               Authenticator(control));
+  std::shared_ptr<const ClientCertVerifier> verifier;
+  if (!control.tls().ca_file().empty()) {
+    ASSIGN_OR_RETURN(std::string ca, ReadPem(control.tls().ca_file(), "CA file"));
+    ASSIGN_OR_RETURN(verifier, ClientCertVerifier::Create(ca));
+  }
+  server->guard_ = std::make_unique<CallGuard>(
+      deps.store, deps.clock, Authenticator(control), std::move(verifier),
+      control.tls().require_client_cert());
   const CallGuard* guard = server->guard_.get();
   auto& services = server->services_;
   services.push_back(std::make_unique<QueueServiceImpl>(
