@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "appliance/base/status_macros.h"
 #include "appliance/crypto/hash.h"
+#include "appliance/mllp/server.h"
 #include "asio.hpp"
 #include "asio/ssl.hpp"
 #include "glog/logging.h"
@@ -30,20 +31,6 @@ SteadyClock::duration ToClock(absl::Duration d) {
   d = std::min(std::max(d, absl::ZeroDuration()), absl::Hours(24));
   return std::chrono::duration_cast<SteadyClock::duration>(
       absl::ToChronoNanoseconds(d));
-}
-
-bool IsLoopback(const std::string& address) {
-  if (absl::AsciiStrToLower(address) == "localhost") return true;
-  asio::error_code ec;
-  const asio::ip::address a = asio::ip::make_address(address, ec);
-  if (ec) return false;
-  if (a.is_v4()) return (a.to_v4().to_uint() >> 24) == 127;
-  const asio::ip::address_v6 v6 = a.to_v6();
-  if (v6.is_v4_mapped()) {
-    return (asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_uint() >>
-            24) == 127;
-  }
-  return v6.is_loopback();
 }
 
 bool IsTokenChar(char c) {
@@ -445,7 +432,7 @@ class HttpServer::Impl {
         o.read_timeout <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError("ops HTTP: invalid server options");
     }
-    if (!IsLoopback(o.bind_address) &&
+    if (!mllp::IsLoopbackAddress(o.bind_address) &&
         (!o.tls.has_value() || o.bearer_token_sha256.empty())) {
       return absl::FailedPreconditionError(absl::StrCat(
           "refusing to serve ops HTTP on ", o.bind_address,

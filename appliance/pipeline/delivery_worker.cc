@@ -533,24 +533,26 @@ absl::Status DeliveryWorker::Commit(intake::WriteJob job) {
   return f.get();
 }
 
-absl::Status DeliveryWorker::RetryNow(uint64_t seq, const std::string& actor) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = items_.find(seq);
-    if (it != items_.end()) {
-      if (it->second.in_flight || it->second.blocked) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("message ", seq, " is being delivered right now"));
-      }
-      ready_.erase({it->second.due_us, seq});
-      it->second.blocked = true;
-    }
+absl::Status DeliveryWorker::HoldForOperator(uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = items_.find(seq);
+  if (it == items_.end()) return absl::OkStatus();  // Not loaded: nothing to hold.
+  if (it->second.in_flight || it->second.blocked) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("message ", seq, " is being delivered right now"));
   }
-  const int64_t now = clock_->NowMicros();
-  pb::MessageState before = pb::MESSAGE_STATE_UNSPECIFIED;
-  pb::PipelineEntry after;
-  absl::Status s = Commit([&](store::WriteTxn& txn,
-                              intake::AuditAppender& audit) -> absl::Status {
+  ready_.erase({it->second.due_us, seq});
+  it->second.blocked = true;
+  return absl::OkStatus();
+}
+
+absl::Status DeliveryWorker::CommitOperatorChange(uint64_t seq,
+                                                  const std::string& actor,
+                                                  int64_t now,
+                                                  const OperatorChange& change,
+                                                  OperatorChangeResult* result) {
+  return Commit([&](store::WriteTxn& txn,
+                    intake::AuditAppender& audit) -> absl::Status {
     const std::string key = store::EncodeU64BE(seq);
     ASSIGN_OR_RETURN(store::Dbi pipeline, store_->Db("pipeline"));
     ASSIGN_OR_RETURN(store::Dbi messages, store_->Db("messages"));
@@ -562,47 +564,59 @@ absl::Status DeliveryWorker::RetryNow(uint64_t seq, const std::string& actor) {
     RETURN_IF_ERROR(g);
     pb::MessageMeta meta;
     RETURN_IF_ERROR(GetProto(txn, messages, seq, &meta));
-    before = entry.state();
-    std::string detail;
-    switch (entry.state()) {
-      case pb::MESSAGE_STATE_MAPPED:
-      case pb::MESSAGE_STATE_RETRYING:
-        entry.set_next_attempt_at_us(now);
-        detail = "retry now";
-        break;
-      case pb::MESSAGE_STATE_DEAD_LETTER:
-      case pb::MESSAGE_STATE_DELIVERED:
-        detail = absl::StrCat("replay of a ", intake::StateName(entry.state()),
-                              " message after ", entry.attempts(), " attempts");
-        entry.set_state(pb::MESSAGE_STATE_MAPPED);
-        entry.set_attempts(0);
-        entry.set_first_attempt_at_us(0);
-        entry.set_next_attempt_at_us(now);
-        entry.clear_delivered_at_us();
-        break;
-      default:
-        return absl::FailedPreconditionError(absl::StrCat(
-            "message ", seq, " is ", intake::StateName(entry.state()),
-            "; only MAPPED, RETRYING, DEAD_LETTER or DELIVERED messages can be "
-            "retried (HELD ones are re-mapped)"));
-    }
+    result->before = entry.state();
+    pb::AuditRecord rec;
+    ASSIGN_OR_RETURN(std::string detail, change(entry, &rec));
     meta.set_state(entry.state());
     RETURN_IF_ERROR(txn.Put(pipeline, key, Serialize(entry)));
     RETURN_IF_ERROR(txn.Put(messages, key, Serialize(meta)));
-    after = entry;
-    pb::AuditRecord rec;
+    result->after = entry;
     rec.set_time_us(now);
-    rec.set_type(pb::AUDIT_MESSAGE_RETRIED);
     rec.set_outcome(pb::AUDIT_OUTCOME_SUCCESS);
     rec.set_actor(actor);
     rec.set_message_seq(seq);
     rec.set_control_id(meta.control_id());
     rec.set_message_sha256(meta.raw_sha256());
-    rec.set_detail(TruncateDetail(detail));
+    rec.set_detail(TruncateDetail(std::move(detail)));
     return audit.Append(std::move(rec));
   });
+}
+
+absl::Status DeliveryWorker::RetryNow(uint64_t seq, const std::string& actor) {
+  RETURN_IF_ERROR(HoldForOperator(seq));
+  const int64_t now = clock_->NowMicros();
+  OperatorChangeResult changed;
+  const absl::Status s = CommitOperatorChange(
+      seq, actor, now,
+      [&](pb::PipelineEntry& entry, pb::AuditRecord* rec) -> absl::StatusOr<std::string> {
+        rec->set_type(pb::AUDIT_MESSAGE_RETRIED);
+        switch (entry.state()) {
+          case pb::MESSAGE_STATE_MAPPED:
+          case pb::MESSAGE_STATE_RETRYING:
+            entry.set_next_attempt_at_us(now);
+            return std::string("retry now");
+          case pb::MESSAGE_STATE_DEAD_LETTER:
+          case pb::MESSAGE_STATE_DELIVERED: {
+            std::string detail =
+                absl::StrCat("replay of a ", intake::StateName(entry.state()),
+                             " message after ", entry.attempts(), " attempts");
+            entry.set_state(pb::MESSAGE_STATE_MAPPED);
+            entry.set_attempts(0);
+            entry.set_first_attempt_at_us(0);
+            entry.set_next_attempt_at_us(now);
+            entry.clear_delivered_at_us();
+            return detail;
+          }
+          default:
+            return absl::FailedPreconditionError(absl::StrCat(
+                "message ", seq, " is ", intake::StateName(entry.state()),
+                "; only MAPPED, RETRYING, DEAD_LETTER or DELIVERED messages can "
+                "be retried (HELD ones are re-mapped)"));
+        }
+      },
+      &changed);
   std::lock_guard<std::mutex> lock(mu_);
-  if (s.ok() && before == pb::MESSAGE_STATE_DEAD_LETTER && dead_letters_ > 0) {
+  if (s.ok() && changed.before == pb::MESSAGE_STATE_DEAD_LETTER && dead_letters_ > 0) {
     --dead_letters_;
   }
   auto it = items_.find(seq);
@@ -612,12 +626,11 @@ absl::Status DeliveryWorker::RetryNow(uint64_t seq, const std::string& actor) {
     // Back into ready_ if it is its lane's head.
     const auto& q = lanes_.at(it->second.lane);
     if (!q.empty() && q.front() == seq) ready_.insert({it->second.due_us, seq});
-  } else if (s.ok() && (before == pb::MESSAGE_STATE_DEAD_LETTER ||
-                        before == pb::MESSAGE_STATE_DELIVERED ||
-                        before == pb::MESSAGE_STATE_MAPPED ||
-                        before == pb::MESSAGE_STATE_RETRYING)) {
+  } else if (s.ok()) {
+    // A dead letter or delivered message queued again (or one not loaded
+    // yet): deliver it.
     finishing_.erase(seq);
-    AddLocked(after);
+    AddLocked(changed.after);
   }
   cv_.notify_all();
   return s;
@@ -632,64 +645,31 @@ absl::Status DeliveryWorker::Discard(uint64_t seq, const std::string& reason,
     return absl::InvalidArgumentError(absl::StrCat(
         "the reason is longer than ", kMaxAuditDetail, " characters"));
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = items_.find(seq);
-    if (it != items_.end()) {
-      if (it->second.in_flight || it->second.blocked) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("message ", seq, " is being delivered right now"));
-      }
-      ready_.erase({it->second.due_us, seq});
-      it->second.blocked = true;
-    }
-  }
-  const int64_t now = clock_->NowMicros();
-  pb::MessageState before = pb::MESSAGE_STATE_UNSPECIFIED;
-  absl::Status s = Commit([&](store::WriteTxn& txn,
-                              intake::AuditAppender& audit) -> absl::Status {
-    const std::string key = store::EncodeU64BE(seq);
-    ASSIGN_OR_RETURN(store::Dbi pipeline, store_->Db("pipeline"));
-    ASSIGN_OR_RETURN(store::Dbi messages, store_->Db("messages"));
-    pb::PipelineEntry entry;
-    absl::Status g = GetProto(txn, pipeline, seq, &entry);
-    if (absl::IsNotFound(g)) {
-      return absl::NotFoundError(absl::StrCat("no message ", seq, " in the pipeline"));
-    }
-    RETURN_IF_ERROR(g);
-    before = entry.state();
-    switch (entry.state()) {
-      case pb::MESSAGE_STATE_MAPPED:
-      case pb::MESSAGE_STATE_RETRYING:
-      case pb::MESSAGE_STATE_DEAD_LETTER:
-      case pb::MESSAGE_STATE_HELD:
-        break;
-      default:
-        return absl::FailedPreconditionError(absl::StrCat(
-            "message ", seq, " is ", intake::StateName(entry.state()),
-            "; only MAPPED, RETRYING, DEAD_LETTER or HELD messages can be "
-            "discarded"));
-    }
-    pb::MessageMeta meta;
-    RETURN_IF_ERROR(GetProto(txn, messages, seq, &meta));
-    const std::string from = intake::StateName(entry.state());
-    entry.set_state(pb::MESSAGE_STATE_DISCARDED);
-    meta.set_state(pb::MESSAGE_STATE_DISCARDED);
-    RETURN_IF_ERROR(txn.Put(pipeline, key, Serialize(entry)));
-    RETURN_IF_ERROR(txn.Put(messages, key, Serialize(meta)));
-    pb::AuditRecord rec;
-    rec.set_time_us(now);
-    rec.set_type(pb::AUDIT_MESSAGE_DISCARDED);
-    rec.set_outcome(pb::AUDIT_OUTCOME_SUCCESS);
-    rec.set_actor(actor);
-    rec.set_message_seq(seq);
-    rec.set_control_id(meta.control_id());
-    rec.set_message_sha256(meta.raw_sha256());
-    rec.set_detail(TruncateDetail(absl::StrCat("discarded (was ", from, "): ", reason)));
-    return audit.Append(std::move(rec));
-  });
+  RETURN_IF_ERROR(HoldForOperator(seq));
+  OperatorChangeResult changed;
+  const absl::Status s = CommitOperatorChange(
+      seq, actor, clock_->NowMicros(),
+      [&](pb::PipelineEntry& entry, pb::AuditRecord* rec) -> absl::StatusOr<std::string> {
+        switch (entry.state()) {
+          case pb::MESSAGE_STATE_MAPPED:
+          case pb::MESSAGE_STATE_RETRYING:
+          case pb::MESSAGE_STATE_DEAD_LETTER:
+          case pb::MESSAGE_STATE_HELD:
+            break;
+          default:
+            return absl::FailedPreconditionError(absl::StrCat(
+                "message ", seq, " is ", intake::StateName(entry.state()),
+                "; only MAPPED, RETRYING, DEAD_LETTER or HELD messages can be "
+                "discarded"));
+        }
+        const std::string from = intake::StateName(entry.state());
+        entry.set_state(pb::MESSAGE_STATE_DISCARDED);
+        rec->set_type(pb::AUDIT_MESSAGE_DISCARDED);
+        return absl::StrCat("discarded (was ", from, "): ", reason);
+      },
+      &changed);
   std::lock_guard<std::mutex> lock(mu_);
-  if (s.ok() && before == pb::MESSAGE_STATE_DEAD_LETTER && dead_letters_ > 0) {
+  if (s.ok() && changed.before == pb::MESSAGE_STATE_DEAD_LETTER && dead_letters_ > 0) {
     --dead_letters_;
   }
   auto it = items_.find(seq);

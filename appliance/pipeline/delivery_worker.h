@@ -38,6 +38,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -180,6 +181,23 @@ class DeliveryWorker {
   intake::WriteJob MakeResultJob(std::shared_ptr<const Result> result);
   // Runs `job` on the store's writer and waits for its commit.
   absl::Status Commit(intake::WriteJob job);
+  // Keeps a loaded message away from the senders while an operator's change
+  // commits. FAILED_PRECONDITION when it is being delivered right now.
+  absl::Status HoldForOperator(uint64_t seq);
+  // An operator's change: modifies the pipeline entry (the message's state
+  // follows it), sets the audit record's type and returns its detail, or an
+  // error that aborts the change.
+  using OperatorChange = std::function<absl::StatusOr<std::string>(
+      intake::pb::PipelineEntry& entry, intake::pb::AuditRecord* record)>;
+  struct OperatorChangeResult {
+    intake::pb::MessageState before = intake::pb::MESSAGE_STATE_UNSPECIFIED;
+    intake::pb::PipelineEntry after;
+  };
+  // Reads entry and metadata of `seq` in one write job (NOT_FOUND without a
+  // pipeline entry), applies `change`, writes both and the audit record.
+  absl::Status CommitOperatorChange(uint64_t seq, const std::string& actor,
+                                    int64_t now, const OperatorChange& change,
+                                    OperatorChangeResult* result);
 
   intake::MessageStore* const store_;  // Not owned.
   const Clock* const clock_;           // Not owned.
