@@ -440,8 +440,8 @@ int Run(config::FlagMap flags) {
       d.configured = true;
       d.destination = cfg->delivery().ehr_url().empty() ? "file sink" : "FHIR REST";
       d.ehr_reachable = !snap.breaker_open &&
-                        delivery.stats().last_success_us.load() >=
-                            delivery.stats().last_failure_us.load();
+                        delivery.stats().last_reached_us.load() >=
+                            delivery.stats().last_unreachable_us.load();
       d.queue_depth = snap.queued;
       d.dead_letters = snap.dead_letters;
       return d;

@@ -391,6 +391,8 @@ void DeliveryWorker::Finish(const std::shared_ptr<const Result>& r) {
     ++outstanding_jobs_;
     cv_.notify_all();
   }
+  (result->attempt.disposition == Disposition::kRetry ? stats_.last_unreachable_us
+                                                       : stats_.last_reached_us) = now;
   switch (result->final) {
     case Disposition::kDelivered:
       stats_.delivered++;

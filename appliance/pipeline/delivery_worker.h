@@ -82,6 +82,11 @@ struct DeliveryStats {
   std::atomic<uint64_t> latency_us_sum{0};
   std::atomic<int64_t> last_success_us{0};  // Wall time of the last delivery.
   std::atomic<int64_t> last_failure_us{0};
+  // Last time the destination answered for itself (delivered, or refused a
+  // Bundle: it is up), and last time it failed so that a retry is needed
+  // (no connection, timeout, 5xx...). Reachable = the former is newer.
+  std::atomic<int64_t> last_reached_us{0};
+  std::atomic<int64_t> last_unreachable_us{0};
 };
 
 // What the worker holds in memory right now (for metrics and the dashboard).
