@@ -137,10 +137,13 @@ void WriteDeliveryMetrics(const pipeline::DeliveryWorker& delivery,
   const pipeline::DeliveryStats& st = delivery.stats();
   const pipeline::DeliverySnapshot snap = delivery.snapshot();
   w.Counter("hl7_delivery_attempts_total",
-            "Delivery attempts to the destination, by result.",
+            "Delivery attempts to the destination, by result (delivered; "
+            "failed: retryable; refused: the destination refused the Bundle).",
             static_cast<double>(st.delivered.load()), {{"result", "delivered"}});
   w.Counter("hl7_delivery_attempts_total", "",
             static_cast<double>(st.failed.load()), {{"result", "failed"}});
+  w.Counter("hl7_delivery_attempts_total", "",
+            static_cast<double>(st.refused.load()), {{"result", "refused"}});
   w.Counter("hl7_delivery_dead_lettered_total",
             "Messages that went to the dead letters.",
             static_cast<double>(st.dead_lettered.load()));

@@ -403,7 +403,9 @@ void DeliveryWorker::Finish(const std::shared_ptr<const Result>& r) {
       stats_.last_failure_us = now;
       break;
     case Disposition::kPermanent:
-      if (result->attempt.disposition == Disposition::kRetry) stats_.failed++;
+      // Each attempt counts once: failed (retryable, then gave up) or refused.
+      (result->attempt.disposition == Disposition::kRetry ? stats_.failed
+                                                          : stats_.refused)++;
       stats_.dead_lettered++;
       stats_.last_failure_us = now;
       LOG(WARNING) << "delivery: message " << result->seq

@@ -74,7 +74,8 @@ struct DeliveryWorkerOptions {
 struct DeliveryStats {
   std::atomic<uint64_t> attempts{0};
   std::atomic<uint64_t> delivered{0};
-  std::atomic<uint64_t> failed{0};  // Retryable failures.
+  std::atomic<uint64_t> failed{0};   // Attempts that failed retryably.
+  std::atomic<uint64_t> refused{0};  // Attempts refused permanently (4xx).
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> commit_failures{0};
   std::atomic<uint64_t> breaker_trips{0};

@@ -35,6 +35,8 @@ try {
     ['#delivery-status', expected.delivery],
     ['#status', 'ready'],
   ];
+  if (expected.dead_letters !== undefined) checks.push(['#dead-letters', expected.dead_letters]);
+  if (expected.queue_depth !== undefined) checks.push(['#queue-depth', expected.queue_depth]);
   for (const [type, n] of Object.entries(expected.types)) {
     checks.push([`#types tr[data-type="${type}"] .count`, String(n)]);
   }

@@ -1,19 +1,26 @@
 """Ops HTTP end to end: hl7d with --http_port=0 gets a known mix of messages
-from the corpus; /metrics, /api/v1/stats and the dashboard page (headless
-Chromium via playwright-core) must agree with the mix; the counts survive a
-clean restart and a crash (SIGKILL), which the uptime numbers count.
+from the corpus and delivers to the test EHR (tests/ehr), which refuses one
+patient, so one message is dead-lettered; /metrics, /api/v1/stats, `hl7ctl
+stats --json` (the gRPC control plane) and the dashboard page (headless
+Chromium via playwright-core) must agree with the mix and with each other
+(received per type, ACK codes, dead letters, queue depth); the counts survive
+a clean restart and a crash (SIGKILL), which the uptime numbers count.
 """
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 import unittest
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ehr"))
+import ctl  # noqa: E402
 import harness as h  # noqa: E402
+from ehr import TestEhr  # noqa: E402
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 # Source tree folder (node_modules is installed there by tools/install-deps).
@@ -31,6 +38,18 @@ MIX = [
     ("not_hl7.hl7", "AR", "other"),
 ]
 PHI = ["TESTPATIENT", "MRN1000013", "KILO", "BRAVO"]
+# The test EHR refuses this patient (oru_r01_escapes.hl7): a dead letter.
+REJECTED_MRN = "MRN1000005"
+# Accepted messages delivered / dead-lettered.
+DELIVERED, DEAD_LETTERS = 4, 1
+CONFIG = """
+delivery {
+  initial_backoff_ms: 100
+  max_backoff_ms: 400
+  breaker_failures: 50
+  request_timeout_ms: 5000
+}
+"""
 
 
 def get(port, path, timeout=10):
@@ -54,13 +73,110 @@ class DashboardTest(unittest.TestCase):
 
     def test_numbers_agree_and_survive_restarts(self):
         work = h.tmpdir()
-        d = h.Hl7d(work).start()
-        self.assertIsNotNone(d.http_port)
+        self.ehr = TestEhr(os.path.join(work, "ehr")).start()
         try:
-            self.run_checks(d)
+            self.ehr.set_faults(reject_identifier=REJECTED_MRN, status=422)
+            self.pki = ctl.Principals(work)
+            d = h.Hl7d(work, "--config=" + self.pki.write_config(CONFIG), "--grpc_port=0",
+                       "--ehr_url=" + self.ehr.url).start()
+            self.assertIsNotNone(d.http_port)
+            try:
+                self.run_checks(d)
+            finally:
+                if d.proc is not None:
+                    d.stop()
         finally:
-            if d.proc is not None:
-                d.stop()
+            self.ehr.stop()
+
+    def hl7ctl_stats(self, d):
+        return ctl.Hl7ctl(ctl.grpc_port(d), self.pki).json("stats", "--count_messages",
+                                                            role="viewer")
+
+    def wait_delivery_settled(self, d, timeout=60):
+        """Waits until the dead letter is there and nothing waits for delivery,
+        as the control plane, /api/v1/stats (cached ~1 s) and /metrics (the
+        pipeline scan behind hl7_queue_depth and the dashboard's `queue` is
+        cached ~10 s) see it."""
+        deadline = time.time() + timeout
+        while True:
+            c = self.hl7ctl_stats(d)["delivery"]
+            s = json.loads(get(d.http_port, "/api/v1/stats")[2])
+            dl, queue = s["delivery"], s["queue"]
+            m = get(d.http_port, "/metrics")[2]
+            if (int(c.get("dead_letters", 0)) == DEAD_LETTERS and int(c.get("queued", 0)) == 0
+                    and dl.get("dead_letters") == DEAD_LETTERS and dl.get("queue_depth") == 0
+                    and queue.get("DEAD_LETTER") == DEAD_LETTERS
+                    and not any(queue.get(k) for k in ("PENDING", "MAPPED", "RETRYING"))
+                    and metric(m, "hl7_queue_depth", state="DEAD_LETTER") == DEAD_LETTERS):
+                return
+            if time.time() > deadline:
+                self.fail("delivery not settled: %r / %r / %r\n%s" % (
+                    c, dl, queue, d.log_text()[-3000:]))
+            time.sleep(0.2)
+
+    def check_agreement(self, d, first_session=True):
+        """/metrics, /api/v1/stats and `hl7ctl stats --json` tell the same.
+        The metrics' message and ACK counters are per process: compared with
+        the (persistent) dashboard numbers only in the first session."""
+        self.wait_delivery_settled(d)
+        m = get(d.http_port, "/metrics")[2]
+        s = json.loads(get(d.http_port, "/api/v1/stats")[2])
+        c = self.hl7ctl_stats(d)
+        dash = c["dashboard"]
+        # hl7ctl carries the dashboard document itself.
+        for key in ("messages_24h", "queue", "error_rate", "time_saved"):
+            self.assertEqual(dash[key], s[key], key)
+        by_type = {k: int(v) for k, v in c["by_type"].items()}
+        for typ in ("ORU^R01", "ORM^O01", "ADT^A01", "ADT^A08"):
+            self.assertEqual(by_type[typ], s["messages_24h"][typ], typ)
+        if first_session:
+            # Received per type: the metrics count every frame's message (the
+            # duplicate ADT^A01 included), the dashboard distinct messages.
+            def metric_total(typ):
+                return sum(metric(m, "hl7_messages_total", type=typ, outcome=o) or 0
+                           for o in ("accepted", "error", "rejected"))
+            for typ, dups in (("ORU^R01", 0), ("ORM^O01", 0), ("ADT^A08", 0), ("ADT^A01", 1)):
+                self.assertEqual(metric_total(typ) - dups, s["messages_24h"][typ], typ)
+                self.assertEqual(dash["messages_24h"][typ], s["messages_24h"][typ], typ)
+            self.assertEqual(metric_total("other") + metric_total("unparsed"),
+                             s["messages_24h"]["other"])
+            # ACK codes.
+            acks = {code: metric(m, "hl7_acks_total", code=code) for code in ("AA", "AE", "AR")}
+            self.assertEqual(sum(acks.values()), s["messages_24h"]["acks_sent"])
+            self.assertEqual(acks["AE"] + acks["AR"], s["messages_24h"]["rejected"])
+            self.assertEqual(metric(m, "hl7_duplicates_total"), s["messages_24h"]["duplicates"])
+            # The error rate's failed deliveries are the dead-lettered ones.
+            self.assertEqual(metric(m, "hl7_delivery_dead_lettered_total"),
+                             s["error_rate"]["this_month"]["failed"])
+        # Dead letters / failed deliveries.
+        self.assertEqual(metric(m, "hl7_delivery_dead_letters"), DEAD_LETTERS)
+        self.assertEqual(s["delivery"]["dead_letters"], DEAD_LETTERS)
+        self.assertEqual(int(c["delivery"]["dead_letters"]), DEAD_LETTERS)
+        self.assertEqual(dash["delivery"]["dead_letters"], DEAD_LETTERS)
+        self.assertEqual(metric(m, "hl7_queue_depth", state="DEAD_LETTER"), DEAD_LETTERS)
+        self.assertEqual(s["queue"]["DEAD_LETTER"], DEAD_LETTERS)
+        self.assertEqual(int(c["by_state"]["DEAD_LETTER"]), DEAD_LETTERS)
+        self.assertEqual(metric(m, "hl7_delivery_dead_lettered_total"),
+                         int(c["delivery"]["dead_lettered"]))
+        delivered = metric(m, "hl7_delivery_attempts_total", result="delivered")
+        failed = metric(m, "hl7_delivery_attempts_total", result="failed")
+        self.assertEqual(delivered, int(c["delivery"]["delivered"]))
+        self.assertEqual(failed, int(c["delivery"]["failed_attempts"]))
+        # Every attempt has one result: delivered, failed (retryable) or
+        # refused (permanently, then dead-lettered).
+        refused = metric(m, "hl7_delivery_attempts_total", result="refused")
+        if first_session:  # Process counters: zero again after a restart.
+            self.assertEqual(refused, DEAD_LETTERS)
+        self.assertEqual(delivered + failed + refused, int(c["delivery"]["attempts"]))
+        # Queue depth: nothing waits.
+        depth = sum(metric(m, "hl7_delivery_queue", kind=k) or 0
+                    for k in ("queued", "retrying", "in_flight"))
+        self.assertEqual(depth, s["delivery"]["queue_depth"])
+        self.assertEqual(int(c["delivery"]["queued"]), s["delivery"]["queue_depth"])
+        for state, n in s["queue"].items():
+            self.assertEqual(metric(m, "hl7_queue_depth", state=state), n, state)
+        self.assertEqual(int(c["by_state"].get("DELIVERED", 0)), DELIVERED)
+        return c
 
     def run_checks(self, d):
         codes = {}
@@ -107,6 +223,9 @@ class DashboardTest(unittest.TestCase):
         for phi in PHI:
             self.assertNotIn(phi, m)
 
+        c = self.check_agreement(d)
+        self.assertEqual(int(c["delivery"]["dead_lettered"]), DEAD_LETTERS)
+        self.assertEqual(int(c["delivery"]["delivered"]), DELIVERED)
         stats = self.check_stats(d)
         self.assertEqual(stats["uptime"]["sessions"], 1)
         self.check_page(d, "first")
@@ -125,6 +244,7 @@ class DashboardTest(unittest.TestCase):
         stats = self.check_stats(d)
         self.assertEqual(stats["uptime"]["sessions"], 3)
         self.assertEqual(stats["uptime"]["d30"]["crashes"], 1)
+        self.check_agreement(d, first_session=False)
         self.check_page(d, "after_restarts")
 
     def check_stats(self, d):
@@ -145,24 +265,24 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual(t["rejected"], 3)
         self.assertEqual(s["throughput"]["messages_24h"], 8)
         er = s["error_rate"]["this_month"]
-        self.assertEqual((er["received"], er["rejected"]), (8, 3))
-        self.assertAlmostEqual(er["rate"], 0.375)
+        # Errors: 3 rejected (AE/AR) plus the failed (dead-lettered) delivery.
+        self.assertEqual((er["received"], er["rejected"], er["failed"]), (8, 3, DEAD_LETTERS))
+        self.assertAlmostEqual(er["rate"], 0.5)
         self.assertEqual(s["time_saved"]["accepted_24h"], 5)
         self.assertEqual(s["time_saved"]["minutes_per_day"], 15)
         for typ in ("ORU^R01", "ORM^O01", "ADT^A01", "ADT^A08"):
             self.assertIsNotNone(s["last_received_ms"][typ], typ)
-        # The delivery stage reports through OpsService::SetDeliveryStatus
-        # (by default to the file sink); without it: not configured.
+        # The delivery stage reports through OpsService::SetDeliveryStatus:
+        # the EHR refused one patient's message.
         dl = s["delivery"]
-        if dl["configured"]:
-            self.assertEqual(dl["dead_letters"], 0)
-        else:
-            self.assertEqual(dl, {"configured": False})
+        self.assertTrue(dl["configured"])
+        self.assertEqual(dl["dead_letters"], DEAD_LETTERS)
         self.assertGreater(s["uptime"]["d30"]["ratio"], 0)
         self.assertGreaterEqual(s["latency"]["count_24h"], 8)
         return s
 
     def check_page(self, d, name):
+        self.wait_delivery_settled(d)
         dl = json.loads(get(d.http_port, "/api/v1/stats")[2])["delivery"]
         delivery_text = ("not configured" if not dl["configured"] else
                          "reachable" if dl["ehr_reachable"] else "unreachable")
@@ -174,10 +294,12 @@ class DashboardTest(unittest.TestCase):
         out_dir = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR") or h.tmpdir()
         profile = h.tmpdir()
         expected = {
-            "error_rate": "37.5 %",
+            "error_rate": "50.0 %",
             "messages_per_day": "8",
             "acks_sent": "9",
             "delivery": delivery_text,
+            "dead_letters": str(DEAD_LETTERS),
+            "queue_depth": "0",
             "types": {"ORU^R01": 3, "ORM^O01": 1, "ADT^A01": 1, "ADT^A08": 1},
             "absent": PHI,
         }

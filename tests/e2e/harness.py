@@ -33,6 +33,7 @@ class Hl7d:
         self.proc = None
         self.port = None
         self.http_port = None
+        self.grpc_port = None
         self.log_path = os.path.join(workdir, "hl7d.log")
 
     def start(self, timeout=20):
@@ -42,7 +43,7 @@ class Hl7d:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [HL7D, "--data_dir=" + self.data_dir, "--mllp_port=0",
-             "--http_port=0", "--ready_file=" + ready] + self.extra,
+             "--http_port=0", "--grpc_port=0", "--ready_file=" + ready] + self.extra,
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -51,6 +52,7 @@ class Hl7d:
                     ports = dict(line.split("=", 1) for line in f.read().split())
                 self.port = int(ports["mllp_port"])
                 self.http_port = int(ports["http_port"]) if "http_port" in ports else None
+                self.grpc_port = int(ports["grpc_port"]) if "grpc_port" in ports else None
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError("hl7d exited %d: %s" % (self.proc.returncode, self.log_text()))
