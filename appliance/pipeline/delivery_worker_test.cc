@@ -282,6 +282,10 @@ TEST_F(DeliveryWorkerTest, PermanentRefusalDeadLettersOnlyThatMessageWithItsOutc
   EXPECT_EQ(Entry(good).state(), pb::MESSAGE_STATE_DELIVERED);
   EXPECT_EQ(Entry(other).state(), pb::MESSAGE_STATE_DELIVERED);
   EXPECT_EQ(store_->Summarize()->counters["delivery/dead_letter"], 1u);
+  // A refusal is an answer: the destination counts as reachable.
+  EXPECT_GE(worker_->stats().last_reached_us.load(),
+            worker_->stats().last_unreachable_us.load());
+  EXPECT_GT(worker_->stats().last_reached_us.load(), 0);
   // The dashboard's error rate counts the dead letter as a failed message.
   auto hourly = store_->ReadCounters("h/");
   ASSERT_TRUE(hourly.ok());
