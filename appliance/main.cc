@@ -33,6 +33,7 @@
 #include "appliance/mllp/server.h"
 #include "appliance/ops/intake_metrics.h"
 #include "appliance/ops/mllp_metrics.h"
+#include "appliance/ops/metrics.h"
 #include "appliance/ops/ops_service.h"
 #include "appliance/audit/config_audit.h"
 #include "appliance/audit/rate_limited.h"
@@ -289,9 +290,16 @@ int Run(config::FlagMap flags) {
     (*store)->Stop();
     return kExitConfig;
   }
-  pipeline::DeliveryWorker delivery(
-      store->get(), clock, destination->get(),
-      pipeline::DeliveryOptionsFromConfig(cfg->delivery()));
+  pipeline::DeliveryWorkerOptions delivery_options =
+      pipeline::DeliveryOptionsFromConfig(cfg->delivery());
+  // Exposed in /metrics by the delivery collector below.
+  ops::Histogram ehr_latency(ops::LatencyBounds());
+  delivery_options.on_attempt = [&ehr_latency](absl::Duration latency,
+                                               pipeline::Disposition) {
+    ehr_latency.Observe(absl::ToDoubleSeconds(latency));
+  };
+  pipeline::DeliveryWorker delivery(store->get(), clock, destination->get(),
+                                    delivery_options);
 
   // Terminology: the stored versions, plus the configured CSV when it
   // differs from the current one.
@@ -434,8 +442,13 @@ int Run(config::FlagMap flags) {
                     "Messages answered AE because the store could not commit.",
                     static_cast<double>(intake.stats().store_failures.load()));
         });
-    ops_service.registry().AddCollector([&delivery](ops::MetricsWriter& w) {
+    ops_service.registry().AddCollector([&delivery, &ehr_latency](ops::MetricsWriter& w) {
       WriteDeliveryMetrics(delivery, w);
+      w.Histogram("hl7_delivery_latency_seconds",
+                  "Round trip of one delivery attempt to the destination (EHR "
+                  "or file sink).",
+                  ehr_latency.bounds(), ehr_latency.CumulativeCounts(),
+                  ehr_latency.sum());
     });
     ops_service.SetDeliveryStatus([&delivery, &cfg] {
       const pipeline::DeliverySnapshot snap = delivery.snapshot();

@@ -326,6 +326,9 @@ void DeliveryWorker::Attempt(uint64_t seq) {
     result->attempt = destination_->Deliver(seq, *bundle);
     stats_.latency_us_sum += static_cast<uint64_t>(
         std::max<int64_t>(0, absl::ToInt64Microseconds(result->attempt.latency)));
+    if (options_.on_attempt) {
+      options_.on_attempt(result->attempt.latency, result->attempt.disposition);
+    }
   }
   result->now_us = clock_->NowMicros();
   Finish(result);

@@ -69,6 +69,10 @@ struct DeliveryWorkerOptions {
   absl::Duration poll_interval = absl::Milliseconds(500);
   // For tests: the jitter source of the retry policy (see RetryPolicy).
   std::function<double()> uniform;
+  // Called after each attempt that reached the destination code (sender
+  // thread; must be cheap), with its round-trip time and disposition, e.g.
+  // to feed a latency histogram.
+  std::function<void(absl::Duration latency, Disposition disposition)> on_attempt;
 };
 
 struct DeliveryStats {

@@ -168,6 +168,11 @@ class DashboardTest(unittest.TestCase):
         if first_session:  # Process counters: zero again after a restart.
             self.assertEqual(refused, DEAD_LETTERS)
         self.assertEqual(delivered + failed + refused, int(c["delivery"]["attempts"]))
+        # The EHR latency histogram saw every attempt.
+        self.assertEqual(metric(m, "hl7_delivery_latency_seconds_count"),
+                         int(c["delivery"]["attempts"]))
+        if first_session:
+            self.assertGreater(metric(m, "hl7_delivery_latency_seconds_sum"), 0)
         # Queue depth: nothing waits.
         depth = sum(metric(m, "hl7_delivery_queue", kind=k) or 0
                     for k in ("queued", "retrying", "in_flight"))
