@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <charconv>
 #include <cstring>
 
@@ -282,6 +283,11 @@ void AppendReindented(std::string_view json, size_t depth, std::string* out) {
 
 }  // namespace
 
+void AppendPrettyJson(std::string_view json, std::string* out) {
+  out->reserve(out->size() + 2 * json.size());
+  AppendReindented(json, 0, out);
+}
+
 void AppendJsonString(std::string_view s, std::string* out) {
   const size_t old = out->size();
   out->resize(old + MaxEscapedSize(s.size()) + 2);
@@ -330,14 +336,24 @@ bool NormalizeDecimal(std::string_view nm, std::string* out) {
 void JsonWriter::Grow(size_t n) {
   // std::string::resize zero-fills the new room; doubling keeps the calls
   // few and the filling about the size of the output, for a Bundle as for a
-  // small fragment (see RawJson). Capacity (and thus the buffer) is kept
-  // across messages by callers that reuse their string.
-  out_->resize(std::max({len_ + n, 2 * out_->size(), size_t{64}}));
+  // small fragment (see RawJson). Within the capacity nothing is
+  // reallocated: there the room grows by a little only, so that a writer
+  // reusing the string of an earlier document (Overwrite) fills no more
+  // than what it writes past that document's end.
+  const size_t need = len_ + n;
+  if (need <= out_->capacity()) {
+    out_->resize(std::min(out_->capacity(), need + 1024));
+  } else {
+    out_->resize(std::max({need, 2 * out_->size(), size_t{64}}));
+  }
 }
 
 inline char* JsonWriter::BeginToken(size_t payload) {
   // Outside any container `*out_` is the caller's (see the constructor).
-  if (depth_ == 0) len_ = out_->size();
+  if (depth_ == 0) {
+    if (!overwrite_) len_ = out_->size();
+    overwrite_ = false;
+  }
   if (pretty_) return BeginPrettyToken(payload);
   // Compact: a comma when the open container already has a member and the
   // token is not the value of a key. Stored always, kept when needed.
@@ -468,6 +484,54 @@ void JsonWriter::RawJson(std::string_view json) {
     char* p = BeginToken(indented.size());
     Commit(CopyBytes(p, indented.data(), indented.size()));
   }
+  need_comma_ = true;
+  FinishIfComplete();
+}
+
+void JsonWriter::RawBegin() {
+  assert(!pretty_);
+  Commit(BeginToken(0));
+}
+
+void JsonWriter::Raw(std::string_view json) {
+  if (out_->size() - len_ < json.size()) Grow(json.size());
+  Commit(CopyBytes(out_->data() + len_, json.data(), json.size()));
+}
+
+void JsonWriter::Raw(std::initializer_list<std::string_view> json) {
+  size_t size = 0;
+  for (std::string_view part : json) size += part.size();
+  if (out_->size() - len_ < size) Grow(size);
+  char* p = out_->data() + len_;
+  for (std::string_view part : json) {
+    p = CopyBytes(p, part.data(), part.size());
+  }
+  Commit(p);
+}
+
+void JsonWriter::RawEscaped(std::string_view utf8) {
+  const size_t room = MaxEscapedSize(utf8.size());
+  if (out_->size() - len_ < room) Grow(room);
+  Commit(EscapeTo(utf8, out_->data() + len_));
+}
+
+void JsonWriter::RawString(std::string_view utf8) { RawString({}, utf8); }
+
+void JsonWriter::RawString(std::string_view json_before,
+                           std::string_view utf8) {
+  const size_t room = json_before.size() + MaxEscapedSize(utf8.size()) + 2;
+  if (out_->size() - len_ < room) Grow(room);
+  char* p =
+      CopyBytes(out_->data() + len_, json_before.data(), json_before.size());
+  *p++ = '"';
+  p = EscapeTo(utf8, p);
+  *p++ = '"';
+  Commit(p);
+}
+
+void JsonWriter::RawEnd(int depth_change) {
+  depth_ = static_cast<size_t>(static_cast<int>(depth_) + depth_change);
+  after_key_ = false;
   need_comma_ = true;
   FinishIfComplete();
 }

@@ -41,8 +41,15 @@ class JsonWriter {
   // the writer continues after whatever it then holds.
   explicit JsonWriter(std::string* out, bool pretty = false)
       : out_(out), len_(out->size()), pretty_(pretty) {}
+  // Compact, and writing from the start of `*out`: what it holds is
+  // replaced, its bytes serve as room (a caller writing one document per
+  // message into the same string does not zero-fill that room again each
+  // time). Otherwise as above.
+  struct Overwrite {};
+  JsonWriter(std::string* out, Overwrite)
+      : out_(out), len_(0), pretty_(false), overwrite_(true) {}
   ~JsonWriter() {
-    if (depth_ > 0) Finish();
+    if (depth_ > 0 || overwrite_) Finish();
   }
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
@@ -78,6 +85,29 @@ class JsonWriter {
   // in every resource costs one copy instead of a dozen tokens. `json` must
   // be valid compact JSON: no whitespace outside strings, keys as for Key().
   void RawJson(std::string_view json);
+
+  // Direct output, for callers that write much fixed structure (the FHIR
+  // mappers' per-resource templates). Compact writers only.
+  //
+  // RawBegin() writes the comma that the next value or member needs, if
+  // any. Raw() then appends compact JSON text verbatim (keys, brackets,
+  // constants, and text known to need no escaping such as ids, numbers and
+  // dates), RawEscaped() appends the escaped contents of a string (without
+  // quotes) and RawString() a quoted, escaped string. RawEnd() ends the run:
+  // the text written since RawBegin() is one or more complete values or
+  // members (with the commas between them), and may then open
+  // (`depth_change` > 0) or close (< 0) containers: a container it leaves
+  // open must have a member, and a run cannot begin by closing one (the
+  // comma is already written: close with EndObject()/EndArray() first). The
+  // bytes are then the same as writing the same tokens one by one.
+  void RawBegin();
+  void Raw(std::string_view json);
+  void Raw(std::initializer_list<std::string_view> json);
+  void RawEscaped(std::string_view utf8);
+  void RawString(std::string_view utf8);
+  // Raw(json_before), then RawString(utf8): a key and its string value.
+  void RawString(std::string_view json_before, std::string_view utf8);
+  void RawEnd(int depth_change = 0);
 
   // Key + value shorthands.
   void Member(std::string_view key, std::string_view value);
@@ -126,12 +156,20 @@ class JsonWriter {
   std::string* out_;  // Not owned.
   size_t len_;        // Bytes of *out_ that are output; the rest is room.
   bool pretty_;
+  // Overwrite mode, until the first token: `*out_` starts at len_ (0), not
+  // after its current contents.
+  bool overwrite_ = false;
   size_t depth_ = 0;
   // The next token is a value right after its key (no comma, no newline).
   bool after_key_ = false;
   // The open container already has a member: the next one needs a comma.
   bool need_comma_ = false;
 };
+
+// Appends compact JSON `json` (as written by a compact JsonWriter) to `*out`
+// indented as a pretty JsonWriter would write the same tokens: a document
+// can be written compact and indented afterwards.
+void AppendPrettyJson(std::string_view json, std::string* out);
 
 // Appends `s` as a quoted JSON string to `*out` (escaping as above).
 void AppendJsonString(std::string_view s, std::string* out);

@@ -130,6 +130,77 @@ TEST(JsonWriterTest, RawJsonEqualsTheSameTokens) {
       R"("value":{"reference":"urn:uuid:1"},"items":[1,[{"a":[1,2]},true]]})");
 }
 
+// The compact document of FragmentDocument indented afterwards equals the
+// document written by a pretty writer (the FHIR mappers write compact and
+// indent the finished Bundle).
+TEST(JsonWriterTest, AppendPrettyJsonEqualsPrettyWriter) {
+  std::string pretty;
+  AppendPrettyJson(FragmentDocument(/*pretty=*/false, /*raw=*/false), &pretty);
+  EXPECT_EQ(pretty, FragmentDocument(/*pretty=*/true, /*raw=*/false));
+}
+
+// Raw runs that open, fill and close containers give the bytes of the same
+// tokens.
+TEST(JsonWriterTest, RawRunsEqualTheSameTokens) {
+  std::string tokens;
+  {
+    JsonWriter w(&tokens);
+    w.BeginObject();
+    w.Member("a", "x");
+    w.ArrayMember("entry");
+    for (int k = 0; k < 2; ++k) {
+      w.BeginObject();
+      w.Member("fullUrl", "urn:uuid:1");
+      w.ObjectMember("resource");
+      w.Member("id", "1");
+      w.Member("text", "q\"\n");
+      w.EndObject();
+      w.ObjectMember("request");
+      w.Member("method", "PUT");
+      w.EndObject();
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("after");
+    w.Int(1);
+    w.EndObject();
+  }
+  std::string raw;
+  {
+    JsonWriter w(&raw);
+    w.BeginObject();
+    w.Member("a", "x");
+    w.ArrayMember("entry");
+    for (int k = 0; k < 2; ++k) {
+      w.RawBegin();  // Writes the comma before the second entry.
+      w.Raw({R"({"fullUrl":"urn:uuid:)", "1", R"(","resource":{"id":"1")"});
+      w.RawEnd(/*depth_change=*/2);
+      w.RawBegin();
+      w.Raw(R"("text":)");
+      w.RawString("q\"\n");
+      w.RawEnd();
+      w.EndObject();  // resource
+      w.RawBegin();
+      w.Raw(R"("request":{"method":")");
+      w.RawEscaped("PUT");
+      w.Raw(R"("}})");
+      w.RawEnd(/*depth_change=*/-1);
+    }
+    w.EndArray();
+    w.Key("after");
+    w.RawBegin();  // No comma after a key.
+    w.Raw("1");
+    w.RawEnd();
+    w.EndObject();
+  }
+  EXPECT_EQ(raw, tokens);
+  EXPECT_EQ(raw,
+            R"({"a":"x","entry":[{"fullUrl":"urn:uuid:1","resource":{"id":"1",)"
+            R"("text":"q\"\n"},"request":{"method":"PUT"}},{"fullUrl":)"
+            R"("urn:uuid:1","resource":{"id":"1","text":"q\"\n"},"request":)"
+            R"({"method":"PUT"}}],"after":1})");
+}
+
 TEST(JsonStringTest, EscapesQuotesBackslashesAndControls) {
   EXPECT_EQ(Quoted("a\"b\\c"), R"("a\"b\\c")");
   EXPECT_EQ(Quoted("l1\nl2\r\t"), R"("l1\nl2\r\t")");

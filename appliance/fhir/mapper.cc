@@ -35,7 +35,15 @@ Mapper::Mapper(MapperOptions options,
     : options_(std::move(options)), terminology_(std::move(terminology)) {}
 
 absl::Status Mapper::Map(const hl7::Message& message, MapResult* result) const {
+  // Storage reuse: the Bundle and the entries of the previous message go
+  // back into `result` after Clear(). The Context writes over them (the
+  // Bundle's bytes are room for the JSON writer, the entries' strings keep
+  // their buffers) and drops what is left over.
+  std::string reused_bundle = std::move(result->bundle);
+  std::vector<MappedEntry> reused_entries = std::move(result->entries);
   result->Clear();
+  result->bundle = std::move(reused_bundle);
+  result->entries = std::move(reused_entries);
   result->terminology_version = terminology_->version();
   const hl7::Delimiters& d = message.delimiters();
   const std::string_view type = hl7::Piece(message.msh(9), d.component, 1);
@@ -61,6 +69,7 @@ absl::Status Mapper::Map(const hl7::Message& message, MapResult* result) const {
         absl::StrCat("no FHIR mapping for message type ", std::string(type),
                      "^", std::string(event)));
   }
+  c.TrimEntries();
   if (!status.ok()) {
     result->bundle.clear();
     result->entries.clear();

@@ -499,5 +499,40 @@ TEST_F(MapperTest, OutputIsByteStable) {
   EXPECT_EQ(result_.bundle, first);
 }
 
+// Map() reuses the storage of the MapResult it is given (the Bundle's bytes,
+// the entries' strings): a MapResult that held a larger, a smaller or a
+// failed message before gives the same result as a fresh one.
+TEST_F(MapperTest, ReusedResultEqualsAFreshOne) {
+  const std::string big = Oru({
+      "OBX|1|NM|2345-7^Glucose^LN||5.1|mmol/L|3.9-6.1|H|||F",
+      "OBX|2|NM|2823-3^Potassium^LN||4.2|mmol/L|3.5-5.1|N|||F",
+      "OBX|3|ST|8251-1^Comment^LN||long text with \\T\\ escapes||||||F",
+  });
+  const std::string small = Oru({"OBX|1|NM|1-1^A^LN||1||||||F"});
+  const std::string adt =
+      Join({"MSH|^~\\&|ADT|HOSP|EHR|HOSP|20260301||ADT^A01|A1|P|2.5.1", kPid});
+  const std::string unmapped =
+      Join({"MSH|^~\\&|X|Y|Z|W|20260301||MDM^T02|M1|P|2.5", kPid});
+  for (const bool pretty : {false, true}) {
+    options_.pretty = pretty;
+    for (const std::string* text :
+         {&big, &small, &adt, &big, &unmapped, &small, &big}) {
+      const absl::Status reused = Map(*text);
+      MapResult fresh;
+      const absl::Status status =
+          Mapper(options_, terminology_).Map(message_, &fresh);
+      EXPECT_EQ(reused.code(), status.code());
+      EXPECT_EQ(result_.bundle, fresh.bundle) << "pretty=" << pretty;
+      ASSERT_EQ(result_.entries.size(), fresh.entries.size());
+      for (size_t k = 0; k < fresh.entries.size(); ++k) {
+        EXPECT_EQ(result_.entries[k].resource_type,
+                  fresh.entries[k].resource_type);
+        EXPECT_EQ(result_.entries[k].id, fresh.entries[k].id);
+        EXPECT_EQ(result_.entries[k].method, fresh.entries[k].method);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace appliance::fhir

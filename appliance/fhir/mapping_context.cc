@@ -1,7 +1,10 @@
 #include "appliance/fhir/mapping_context.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "appliance/fhir/datetime.h"
@@ -21,13 +24,20 @@ hl7::Location Loc(const char* segment, int occurrence, int field,
 
 void SplitPieces(std::string_view raw, char sep, std::string_view* out,
                  size_t n) {
+  // One pass over the bytes: values are short, and a call to memchr per
+  // piece (std::string_view::find) costs more than the loop.
   size_t k = 0;
-  if (!raw.empty()) {
-    while (k < n) {
-      const size_t at = sep == '\0' ? std::string_view::npos : raw.find(sep);
-      out[k++] = raw.substr(0, at);
-      if (at == std::string_view::npos) break;
-      raw.remove_prefix(at + 1);
+  if (!raw.empty() && n > 0) {
+    const char* begin = raw.data();
+    const char* const end = raw.data() + raw.size();
+    for (const char* p = begin; p != end; ++p) {
+      if (*p != sep || sep == '\0') continue;
+      out[k++] = std::string_view(begin, static_cast<size_t>(p - begin));
+      begin = p + 1;
+      if (k == n) break;
+    }
+    if (k < n) {
+      out[k++] = std::string_view(begin, static_cast<size_t>(end - begin));
     }
   }
   for (; k < n; ++k) out[k] = std::string_view();
@@ -47,7 +57,8 @@ Context::Context(const hl7::Message& message, const MapperOptions& options,
       result_(result),
       d_(message.delimiters()),
       charset_(hl7::CharsetOf(message.charset())),
-      writer_(&result->bundle, options.pretty) {
+      writer_(options.pretty ? &compact_bundle_ : &result->bundle,
+              JsonWriter::Overwrite()) {
   facility_ = Text(hl7::Piece(message.msh(4), d_.component, 1));
   if (facility_.empty()) {
     facility_ = Text(hl7::Piece(message.msh(3), d_.component, 1));
@@ -111,6 +122,16 @@ std::string_view Context::AuthorityUri(std::string_view authority) {
       .uri;
 }
 
+void Context::AddEntry(std::string_view type, std::string_view id,
+                       std::string_view method) {
+  std::vector<MappedEntry>& entries = result_->entries;
+  if (entry_count_ == entries.size()) entries.emplace_back();
+  MappedEntry& e = entries[entry_count_++];
+  e.resource_type.assign(type.data(), type.size());
+  e.id.assign(id.data(), id.size());
+  e.method.assign(method.data(), method.size());
+}
+
 void Context::AddFinding(FindingSeverity severity, hl7::Location location,
                          std::string code, std::string text) {
   for (const MappingFinding& f : result_->findings) {
@@ -130,15 +151,21 @@ std::string Context::Id(std::string_view type, std::string_view key) const {
   return FormatUuid(Uuid5(kFhirIdNamespace, {type, "|", key}));
 }
 
-std::string Context::Id(
+ResourceId Context::IdOfParts(
     std::string_view type,
     std::initializer_list<std::string_view> key_parts) const {
-  // The name "<type>|<parts...>", as Id(type, concatenated parts).
-  absl::InlinedVector<std::string_view, 16> name;
-  name.push_back(type);
-  name.push_back("|");
-  name.insert(name.end(), key_parts.begin(), key_parts.end());
-  return FormatUuid(Uuid5(kFhirIdNamespace, name.data(), name.size()));
+  static_assert(ResourceId::kSize == kUuidTextSize);
+  // The name "<type>|<parts...>", as Id(type, concatenated parts). The
+  // callers pass a handful of parts (a plain array: GCC's -O1 warns about
+  // absl::InlinedVector here, which breaks the sanitizer builds).
+  std::string_view name[16];
+  if (key_parts.size() + 2 > std::size(name)) std::abort();  // A caller bug.
+  name[0] = type;
+  name[1] = "|";
+  std::copy(key_parts.begin(), key_parts.end(), name + 2);
+  ResourceId id;
+  FormatUuidTo(Uuid5(kFhirIdNamespace, name, key_parts.size() + 2), id.data());
+  return id;
 }
 
 bool Context::DateTime(std::string_view dtm, const hl7::Location& loc,
@@ -194,6 +221,13 @@ Concept Context::MakeConcept(std::string_view raw, const hl7::Location& loc,
   // system version ^ alternate version ^ original text.
   std::string_view parts[9];
   SplitPieces(raw, sep, parts, 9);
+  // Nearly every field is plain text: one check for the whole field instead
+  // of one per component (TextView).
+  const bool plain = !NeedsDecoding(raw, d_.escape);
+  auto decoded = [&](std::string_view piece) {
+    if (!plain) return TextView(piece);
+    return hl7::IsNull(piece) ? std::string_view() : piece;
+  };
   // Mapped and standard codings go first, then the local ones; each list
   // without (system, code) duplicates. At most two triplets (CWE 1-3, 4-6).
   CodingView local[2];
@@ -211,9 +245,9 @@ Concept Context::MakeConcept(std::string_view raw, const hl7::Location& loc,
   };
   for (int triplet = 0; triplet < 2; ++triplet) {
     const size_t base = triplet * 3;
-    const std::string_view code = TextView(parts[base]);
-    const std::string_view display = TextView(parts[base + 1]);
-    const std::string_view system = TextView(parts[base + 2]);
+    const std::string_view code = decoded(parts[base]);
+    const std::string_view display = decoded(parts[base + 1]);
+    const std::string_view system = decoded(parts[base + 2]);
     if (c.text.empty()) c.text = display;
     if (code.empty()) continue;
     if (const std::vector<Coding>* mapped =
@@ -238,7 +272,7 @@ Concept Context::MakeConcept(std::string_view raw, const hl7::Location& loc,
     unmapped_codes[unmapped_count] = code;
     unmapped_systems[unmapped_count++] = system;
   }
-  const std::string_view original = TextView(parts[8]);
+  const std::string_view original = decoded(parts[8]);
   if (!original.empty()) c.text = original;
   for (size_t k = 0; k < local_count; ++k) c.codings.push_back(local[k]);
   if (local_count > 0 && !has_standard) {
@@ -268,41 +302,61 @@ void WriteCoding(JsonWriter& w, const Coding& c) {
 }
 
 void WriteCoding(JsonWriter& w, const CodingView& c) {
-  w.BeginObject();
-  w.OptionalMember("system", c.system);
-  w.OptionalMember("code", c.code);
-  w.OptionalMember("display", c.display);
-  w.EndObject();
+  w.RawBegin();
+  AppendCoding(w, c);
+  w.RawEnd();
 }
 
 void WriteConcept(JsonWriter& w, const Concept& c) {
-  w.BeginObject();
-  if (!c.codings.empty()) {
-    w.ArrayMember("coding");
-    for (const CodingView& coding : c.codings) WriteCoding(w, coding);
-    w.EndArray();
+  w.RawBegin();
+  AppendConcept(w, c);
+  w.RawEnd();
+}
+
+void AppendCoding(JsonWriter& w, const CodingView& c) {
+  if (!c.system.empty() && !c.code.empty()) {  // Nearly always.
+    w.RawString(R"({"system":)", c.system);
+    w.RawString(R"(,"code":)", c.code);
+    if (!c.display.empty()) w.RawString(R"(,"display":)", c.display);
+    w.Raw("}");
+    return;
   }
-  w.OptionalMember("text", c.text);
-  w.EndObject();
+  // Members with a value, the first after "{", the others after ",".
+  constexpr std::string_view kKeys[] = {R"({"system":)", R"({"code":)",
+                                        R"({"display":)"};
+  const std::string_view values[] = {c.system, c.code, c.display};
+  bool first = true;
+  for (size_t k = 0; k < 3; ++k) {
+    if (values[k].empty()) continue;
+    w.RawString(first ? kKeys[k] : kKeys[k].substr(1), values[k]);
+    first = false;
+  }
+  w.Raw(first ? "{}" : "}");
+}
+
+void AppendConcept(JsonWriter& w, const Concept& c) {
+  if (c.empty()) return w.Raw("{}");
+  if (!c.codings.empty()) {
+    w.Raw(R"({"coding":[)");
+    for (size_t k = 0; k < c.codings.size(); ++k) {
+      if (k > 0) w.Raw(",");
+      AppendCoding(w, c.codings[k]);
+    }
+    w.Raw("]");
+  }
+  if (!c.text.empty()) {
+    w.RawString(c.codings.empty() ? R"({"text":)" : R"(,"text":)", c.text);
+  }
+  w.Raw("}");
 }
 
 void WriteReference(JsonWriter& w, std::string_view key, std::string_view id) {
-  w.ObjectMember(key);
-  w.MemberOfParts("reference", {"urn:uuid:", id});
-  w.EndObject();
+  w.RawBegin();
+  w.Raw({"\"", key, R"(":{"reference":"urn:uuid:)", id, "\"}"});
+  w.RawEnd();
 }
 
-void WriteUnmappedTag(JsonWriter& w) {
-  w.ObjectMember("meta");
-  w.ArrayMember("tag");
-  w.BeginObject();
-  w.Member("system", kUnmappedTagSystem);
-  w.Member("code", kUnmappedTagCode);
-  w.Member("display", "Contains a local code without terminology mapping");
-  w.EndObject();
-  w.EndArray();
-  w.EndObject();
-}
+void WriteUnmappedTag(JsonWriter& w) { w.RawJson(kUnmappedTagJson); }
 
 void WritePractitionerDisplay(Context& c, std::string_view key,
                               std::string_view xcn) {
@@ -328,20 +382,23 @@ void WritePractitionerDisplay(Context& c, std::string_view key,
 
 void WriteIdentifier(JsonWriter& w, std::string_view system,
                      std::string_view value, std::string_view type_code) {
-  w.BeginObject();
+  w.RawBegin();
+  std::string_view before = "{";
   if (!type_code.empty()) {
-    w.ObjectMember("type");
-    w.ArrayMember("coding");
-    w.BeginObject();
-    w.Member("system", kV2_0203);
-    w.Member("code", type_code);
-    w.EndObject();
-    w.EndArray();
-    w.EndObject();
+    w.Raw({R"({"type":{"coding":[{"system":")", kV2_0203, R"(","code":)"});
+    w.RawString(type_code);
+    w.Raw("}]}");
+    before = ",";
   }
-  w.OptionalMember("system", system);
-  w.Member("value", value);
-  w.EndObject();
+  if (!system.empty()) {
+    w.Raw({before, R"("system":)"});
+    w.RawString(system);
+    before = ",";
+  }
+  w.Raw({before, R"("value":)"});
+  w.RawString(value);
+  w.Raw("}");
+  w.RawEnd();
 }
 
 std::string QueryEscape(std::string_view s) {
@@ -374,42 +431,42 @@ void EndBundle(Context& c) {
   c.w().EndArray();
   c.w().EndObject();
   if (!c.options().pretty) return;
+  c.result()->bundle.clear();  // Held the previous message (Mapper::Map).
+  AppendPrettyJson(c.compact_bundle(), &c.result()->bundle);
   c.result()->bundle.push_back('\n');
 }
 
-void BeginEntry(Context& c, const char* type, std::string_view id,
+void BeginEntry(Context& c, std::string_view type, std::string_view id,
                 bool write_id) {
+  // Ids are hex and types constants: no escaping needed.
   JsonWriter& w = c.w();
-  w.BeginObject();
-  w.MemberOfParts("fullUrl", {"urn:uuid:", id});
-  w.ObjectMember("resource");
-  w.Member("resourceType", type);
-  if (write_id) w.Member("id", id);
+  w.RawBegin();
+  w.Raw({R"({"fullUrl":"urn:uuid:)", id, R"(","resource":{"resourceType":")",
+         type, "\""});
+  if (write_id) w.Raw({R"(,"id":")", id, "\""});
+  w.RawEnd(/*depth_change=*/2);  // Entry and resource open.
 }
 
-void EndEntryPut(Context& c, const char* type, std::string_view id) {
+void EndEntryPut(Context& c, std::string_view type, std::string_view id) {
   JsonWriter& w = c.w();
   w.EndObject();  // resource
-  w.ObjectMember("request");
-  w.Member("method", "PUT");
-  w.MemberOfParts("url", {type, "/", id});
-  w.EndObject();
-  w.EndObject();  // entry
-  c.result()->entries.push_back({type, std::string(id), "PUT"});
+  w.RawBegin();
+  w.Raw({R"("request":{"method":"PUT","url":")", type, "/", id, "\"}}"});
+  w.RawEnd(/*depth_change=*/-1);  // Entry closed.
+  c.AddEntry(type, id, "PUT");
 }
 
-void EndEntryConditionalCreate(Context& c, const char* type,
+void EndEntryConditionalCreate(Context& c, std::string_view type,
                                const std::string& id,
                                const std::string& if_none_exist) {
   JsonWriter& w = c.w();
   w.EndObject();  // resource
-  w.ObjectMember("request");
-  w.Member("method", "POST");
-  w.Member("url", type);
-  w.Member("ifNoneExist", if_none_exist);
-  w.EndObject();
-  w.EndObject();  // entry
-  c.result()->entries.push_back({type, id, "POST"});
+  w.RawBegin();
+  w.Raw({R"("request":{"method":"POST","url":")", type, R"(","ifNoneExist":)"});
+  w.RawString(if_none_exist);
+  w.Raw("}}");
+  w.RawEnd(/*depth_change=*/-1);  // Entry closed.
+  c.AddEntry(type, id, "POST");
 }
 
 // ---------------------------------------------------------------- Patient
@@ -469,19 +526,21 @@ void WriteNames(Context& c, std::string_view field) {
   bool open = false;
   const size_t reps = c.RepCount(field);
   for (size_t r = 1; r <= reps; ++r) {
-    std::string_view xpn = c.Rep(field, r);
-    const std::string family = c.Text(c.Sub(c.Comp(xpn, 1), 1));
-    const std::string given = c.Text(c.Comp(xpn, 2));
-    const std::string middle = c.Text(c.Comp(xpn, 3));
-    const std::string suffix = c.Text(c.Comp(xpn, 4));
-    const std::string prefix = c.Text(c.Comp(xpn, 5));
+    // XPN: family ^ given ^ middle ^ suffix ^ prefix ^ degree ^ use.
+    std::string_view xpn[7];
+    SplitPieces(c.Rep(field, r), c.delimiters().component, xpn, 7);
+    const std::string_view family = c.TextView(c.Sub(xpn[0], 1));
+    const std::string_view given = c.TextView(xpn[1]);
+    const std::string_view middle = c.TextView(xpn[2]);
+    const std::string_view suffix = c.TextView(xpn[3]);
+    const std::string_view prefix = c.TextView(xpn[4]);
     if (family.empty() && given.empty() && middle.empty()) continue;
     if (!open) {
       w.ArrayMember("name");
       open = true;
     }
     w.BeginObject();
-    if (const char* use = NameUse(c.Comp(xpn, 7))) w.Member("use", use);
+    if (const char* use = NameUse(xpn[6])) w.Member("use", use);
     w.OptionalMember("family", family);
     if (!given.empty() || !middle.empty()) {
       w.ArrayMember("given");
@@ -562,13 +621,15 @@ void WriteAddresses(Context& c, std::string_view field) {
   bool open = false;
   const size_t reps = c.RepCount(field);
   for (size_t r = 1; r <= reps; ++r) {
-    std::string_view xad = c.Rep(field, r);
-    const std::string street = c.Text(c.Sub(c.Comp(xad, 1), 1));
-    const std::string other = c.Text(c.Comp(xad, 2));
-    const std::string city = c.Text(c.Comp(xad, 3));
-    const std::string state = c.Text(c.Comp(xad, 4));
-    const std::string postal = c.Text(c.Comp(xad, 5));
-    const std::string country = c.Text(c.Comp(xad, 6));
+    // XAD: street ^ other ^ city ^ state ^ postal code ^ country ^ type.
+    std::string_view xad[7];
+    SplitPieces(c.Rep(field, r), c.delimiters().component, xad, 7);
+    const std::string_view street = c.TextView(c.Sub(xad[0], 1));
+    const std::string_view other = c.TextView(xad[1]);
+    const std::string_view city = c.TextView(xad[2]);
+    const std::string_view state = c.TextView(xad[3]);
+    const std::string_view postal = c.TextView(xad[4]);
+    const std::string_view country = c.TextView(xad[5]);
     if (street.empty() && other.empty() && city.empty() && state.empty() &&
         postal.empty() && country.empty()) {
       continue;
@@ -578,7 +639,7 @@ void WriteAddresses(Context& c, std::string_view field) {
       open = true;
     }
     w.BeginObject();
-    const std::string_view type = c.Comp(xad, 7);
+    const std::string_view type = xad[6];
     if (const char* use = AddressUse(type)) w.Member("use", use);
     if (type == "M") w.Member("type", "postal");
     if (!street.empty() || !other.empty()) {
@@ -799,17 +860,22 @@ OrderKey MakeOrderKey(Context& c, const SegmentRef& orc,
   return k;
 }
 
+std::string NoteText(Context& c, const SegmentRef& nte) {
+  std::string_view ft = nte.segment.field(3);
+  std::string text;
+  const size_t reps = c.RepCount(ft);
+  for (size_t r = 1; r <= reps; ++r) {
+    if (r > 1) text += "\n";
+    text += c.TextView(c.Rep(ft, r));
+  }
+  return text;
+}
+
 void WriteNotes(Context& c, const std::vector<SegmentRef>& notes) {
   JsonWriter& w = c.w();
   bool open = false;
   for (const SegmentRef& nte : notes) {
-    std::string_view ft = nte.segment.field(3);
-    std::string text;
-    const size_t reps = c.RepCount(ft);
-    for (size_t r = 1; r <= reps; ++r) {
-      if (r > 1) text += "\n";
-      text += c.Text(c.Rep(ft, r));
-    }
+    const std::string text = NoteText(c, nte);
     if (text.empty()) continue;
     if (!open) {
       w.ArrayMember("note");

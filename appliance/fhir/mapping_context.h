@@ -23,8 +23,23 @@ namespace appliance::fhir::internal {
 
 inline constexpr char kV2_0203[] =
     "http://terminology.hl7.org/CodeSystem/v2-0203";
-inline constexpr char kUnmappedTagSystem[] = "urn:hl7-appliance:tag";
-inline constexpr char kUnmappedTagCode[] = "unmapped-code";
+// meta.tag marking resources with unmapped local codes (JsonWriter::RawJson).
+inline constexpr char kUnmappedTagJson[] =
+    R"("meta":{"tag":[{"system":"urn:hl7-appliance:tag","code":)"
+    R"("unmapped-code","display":"Contains a local code without )"
+    R"(terminology mapping"}]})";
+
+// A resource id (UUID text) held without an allocation.
+class ResourceId {
+ public:
+  static constexpr size_t kSize = 36;  // kUuidTextSize.
+  std::string_view view() const { return std::string_view(text_, kSize); }
+  operator std::string_view() const { return view(); }
+  char* data() { return text_; }
+
+ private:
+  char text_[kSize] = {};
+};
 
 // A segment with its occurrence among segments of its name (for locations).
 struct SegmentRef {
@@ -76,8 +91,11 @@ class Context {
   const hl7::Delimiters& delimiters() const { return d_; }
   // MSH-4.1 (else MSH-3.1): scopes local codes and keys without authority.
   const std::string& facility() const { return facility_; }
+  // Compact (see writer_).
   JsonWriter& w() { return writer_; }
   MapResult* result() { return result_; }
+  // The compact Bundle written so far, when `options().pretty`.
+  const std::string& compact_bundle() const { return compact_bundle_; }
 
   std::string_view Comp(std::string_view v, size_t n) const {
     return hl7::Piece(v, d_.component, n);
@@ -105,6 +123,14 @@ class Context {
   bool IsStandardSystem(std::string_view name) { return System(name).standard; }
   std::string_view AuthorityUri(std::string_view authority);
 
+  // Appends to MapResult::entries. The entries of the previous message are
+  // still there when mapping starts (see Mapper::Map): they are overwritten
+  // in order, keeping their strings' buffers, and TrimEntries() drops the
+  // rest when mapping ends.
+  void AddEntry(std::string_view type, std::string_view id,
+                std::string_view method);
+  void TrimEntries() { result_->entries.resize(entry_count_); }
+
   void AddFinding(FindingSeverity severity, hl7::Location location,
                   std::string code, std::string text);
   // Marks the message held (first reason wins).
@@ -112,9 +138,10 @@ class Context {
 
   // The deterministic id of a resource of `type` with business key `key`.
   std::string Id(std::string_view type, std::string_view key) const;
-  // The same with the key given as consecutive parts (no concatenation).
-  std::string Id(std::string_view type,
-                 std::initializer_list<std::string_view> key_parts) const;
+  // The same with the key given as consecutive parts (no concatenation),
+  // held without an allocation.
+  ResourceId IdOfParts(std::string_view type,
+                       std::initializer_list<std::string_view> key_parts) const;
 
   // Date conversions; on a bad value add a finding and return false.
   bool DateTime(std::string_view dtm, const hl7::Location& loc,
@@ -139,6 +166,7 @@ class Context {
   hl7::Delimiters d_;
   hl7::Charset charset_;
   std::string facility_;
+  size_t entry_count_ = 0;  // Entries written (see AddEntry).
   // The last successful DateTime() conversion (see there).
   std::string last_datetime_in_;
   std::string last_datetime_out_;
@@ -159,6 +187,11 @@ class Context {
     std::string uri;
   };
   std::forward_list<AuthorityEntry> authorities_;  // AuthorityUri() cache.
+  // The writer is always compact, so that the builders can write fixed
+  // structure directly (JsonWriter::Raw); with `options.pretty` it writes
+  // here and EndBundle() indents the Bundle into the result. It writes over
+  // the previous message's Bundle (JsonWriter::Overwrite, Mapper::Map).
+  std::string compact_bundle_;
   JsonWriter writer_;
 };
 
@@ -199,6 +232,10 @@ const Concept& ConceptOrUnknown(const Concept& c);
 void WriteConcept(JsonWriter& w, const Concept& c);
 void WriteCoding(JsonWriter& w, const Coding& c);
 void WriteCoding(JsonWriter& w, const CodingView& c);
+// The same inside a JsonWriter raw run (JsonWriter::RawBegin), for
+// templates that write a whole resource that way.
+void AppendConcept(JsonWriter& w, const Concept& c);
+void AppendCoding(JsonWriter& w, const CodingView& c);
 // "urn:uuid:<id>": every reference points at an entry of the same Bundle.
 void WriteReference(JsonWriter& w, std::string_view key, std::string_view id);
 // meta.tag marking resources with unmapped local codes.
@@ -216,12 +253,12 @@ std::string QueryEscape(std::string_view s);
 void BeginBundle(Context& c);
 void EndBundle(Context& c);
 // Writes {"fullUrl": ..., "resource": { "resourceType": type[, "id": id]
-void BeginEntry(Context& c, const char* type, std::string_view id,
+void BeginEntry(Context& c, std::string_view type, std::string_view id,
                 bool write_id);
 // Closes the resource and writes the request: PUT type/id.
-void EndEntryPut(Context& c, const char* type, std::string_view id);
+void EndEntryPut(Context& c, std::string_view type, std::string_view id);
 // Closes the resource and writes the request: POST type, ifNoneExist.
-void EndEntryConditionalCreate(Context& c, const char* type,
+void EndEntryConditionalCreate(Context& c, std::string_view type,
                                const std::string& id,
                                const std::string& if_none_exist);
 
@@ -263,6 +300,8 @@ void WriteSpecimenEntry(Context& c, const SegmentRef* spm,
                         const PatientKey& patient,
                         const std::string& service_request_id);
 
+// NTE-3 as note text: decoded repetitions joined by newlines.
+std::string NoteText(Context& c, const SegmentRef& nte);
 // NTE segments -> "note": [{"text": ...}] (nothing when empty).
 void WriteNotes(Context& c, const std::vector<SegmentRef>& notes);
 

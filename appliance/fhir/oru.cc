@@ -36,7 +36,7 @@ constexpr char kLaboratoryCategory[] =
 struct Obx {
   SegmentRef obx;
   std::vector<SegmentRef> notes;
-  std::string id;
+  ResourceId id;
   // Decoded OBX-3.3, OBX-3.1 and OBX-4: with the order, the id's key.
   std::string_view system, code, sub_id;
 };
@@ -164,26 +164,28 @@ struct Unit {
   std::string json;
 };
 
-void WriteQuantityBody(JsonWriter& w, std::string_view value, const Unit& unit,
-                       std::string_view comparator) {
-  w.BeginObject();
-  w.Key("value");
-  w.RawNumber(value);
-  if (!comparator.empty()) w.Member("comparator", comparator);
-  if (!unit.json.empty()) w.RawJson(unit.json);
-  w.EndObject();
+// The Observation is written as one JsonWriter raw run (a template): the
+// Append* functions below write inside it, members with a leading comma
+// (every member follows at least "resourceType", or "code" in a component).
+
+// A Quantity; `value` is a normalised number (NormalizeDecimal).
+void AppendQuantity(JsonWriter& w, std::string_view value, const Unit& unit,
+                    std::string_view comparator) {
+  w.Raw({R"({"value":)", value});
+  if (!comparator.empty()) {
+    w.RawString(R"(,"comparator":)", comparator);
+  }
+  if (unit.json.empty()) {
+    w.Raw("}");
+  } else {
+    w.Raw({",", unit.json, "}"});
+  }
 }
 
-void WriteDataAbsent(JsonWriter& w, const char* code, const char* display) {
-  w.ObjectMember("dataAbsentReason");
-  w.ArrayMember("coding");
-  w.BeginObject();
-  w.Member("system", kDataAbsentSystem);
-  w.Member("code", code);
-  w.Member("display", display);
-  w.EndObject();
-  w.EndArray();
-  w.EndObject();
+// ,"dataAbsentReason":{...} with a data-absent-reason code and display.
+void AppendDataAbsent(JsonWriter& w, const char* code, const char* display) {
+  w.Raw({R"(,"dataAbsentReason":{"coding":[{"system":")", kDataAbsentSystem,
+         R"(","code":")", code, R"(","display":")", display, R"("}]})"});
 }
 
 // One observation value, prepared before anything is written.
@@ -213,6 +215,11 @@ struct ObservationScratch {
   Unit unit;
   std::string_view unit_raw;
   bool unit_reusable = false;
+  // The referenceRange member of the last result and its OBX-7, while the
+  // unit stays the same (a panel repeats both).
+  std::string range_json;
+  std::string_view range_raw;
+  bool range_reusable = false;
   std::vector<Value> values;  // Cleared per result; keeps its storage.
   std::string own_effective;  // OBX-14 as FHIR dateTime.
 };
@@ -244,9 +251,13 @@ class ObservationMapper {
   bool ParseNumber(std::string_view raw, std::string* out) const {
     return NormalizeDecimal(raw, out);
   }
-  void WriteValue(const Value& v);
-  void WriteReferenceRange();
-  void WriteInterpretation();
+  // Inside the Observation's raw run (see AppendQuantity).
+  void AppendValue(const Value& v);
+  // Appends the referenceRange member, reusing the last result's.
+  void AppendReferenceRange();
+  void AppendReferenceRangeTo(JsonWriter& w) const;
+  void AppendInterpretation();
+  void AppendNotes();
 
   Context& c_;
   JsonWriter& w_;
@@ -265,6 +276,7 @@ void ObservationMapper::MakeUnit() {
   if (scratch_.unit_reusable && ce == scratch_.unit_raw) return;
   scratch_.unit_raw = ce;
   scratch_.unit_reusable = false;
+  scratch_.range_reusable = false;  // The range repeats the unit.
   unit_.text = std::string_view();
   unit_.code = std::string_view();
   unit_.json.clear();
@@ -393,55 +405,70 @@ void ObservationMapper::Prepare(std::string_view type, std::string_view raw,
   v->kind = v->a.empty() ? Value::kNone : Value::kString;
 }
 
-void ObservationMapper::WriteValue(const Value& v) {
+void ObservationMapper::AppendValue(const Value& v) {
   switch (v.kind) {
     case Value::kNone:
       return;
     case Value::kInvalid:
-      WriteDataAbsent(w_, "error", "Error");
+      AppendDataAbsent(w_, "error", "Error");
       return;
     case Value::kQuantity:
-      w_.Key("valueQuantity");
-      WriteQuantityBody(w_, v.a, unit_, v.comparator);
+      w_.Raw(R"(,"valueQuantity":)");
+      AppendQuantity(w_, v.a, unit_, v.comparator);
       return;
     case Value::kRange:
-      w_.ObjectMember("valueRange");
+      w_.Raw(R"(,"valueRange":{)");
       if (!v.a.empty()) {
-        w_.Key("low");
-        WriteQuantityBody(w_, v.a, unit_, "");
+        w_.Raw(R"("low":)");
+        AppendQuantity(w_, v.a, unit_, "");
       }
       if (!v.b.empty()) {
-        w_.Key("high");
-        WriteQuantityBody(w_, v.b, unit_, "");
+        w_.Raw(v.a.empty() ? R"("high":)" : R"(,"high":)");
+        AppendQuantity(w_, v.b, unit_, "");
       }
-      w_.EndObject();
+      w_.Raw("}");
       return;
     case Value::kRatio:
-      w_.ObjectMember("valueRatio");
-      w_.Key("numerator");
-      WriteQuantityBody(w_, v.a, Unit{}, "");
-      w_.Key("denominator");
-      WriteQuantityBody(w_, v.b, Unit{}, "");
-      w_.EndObject();
+      w_.Raw(R"(,"valueRatio":{"numerator":)");
+      AppendQuantity(w_, v.a, Unit{}, "");
+      w_.Raw(R"(,"denominator":)");
+      AppendQuantity(w_, v.b, Unit{}, "");
+      w_.Raw("}");
       return;
     case Value::kString:
-      w_.Member("valueString", v.a);
+      w_.RawString(R"(,"valueString":)", v.a);
       return;
     case Value::kConcept:
-      w_.Key("valueCodeableConcept");
-      WriteConcept(w_, v.coded);
+      w_.Raw(R"(,"valueCodeableConcept":)");
+      AppendConcept(w_, v.coded);
       return;
     case Value::kDateTime:
-      w_.Member("valueDateTime", v.a);
+      w_.RawString(R"(,"valueDateTime":)", v.a);
       return;
     case Value::kTime:
-      w_.Member("valueTime", v.a);
+      w_.RawString(R"(,"valueTime":)", v.a);
       return;
   }
 }
 
 // OBX-7: "4.0-10.0", "-1.5--0.5", "<0.5", "<=5", ">5"; text otherwise.
-void ObservationMapper::WriteReferenceRange() {
+void ObservationMapper::AppendReferenceRange() {
+  const std::string_view raw = s_.field(7);
+  if (!scratch_.range_reusable || raw != scratch_.range_raw) {
+    // Made once as text for Raw() (by a writer of its own, so that the
+    // same code could write it straight into the Bundle).
+    scratch_.range_json.clear();
+    JsonWriter w(&scratch_.range_json);
+    w.RawBegin();
+    AppendReferenceRangeTo(w);
+    w.RawEnd();
+    scratch_.range_raw = raw;
+    scratch_.range_reusable = true;
+  }
+  w_.Raw(scratch_.range_json);
+}
+
+void ObservationMapper::AppendReferenceRangeTo(JsonWriter& w) const {
   const std::string_view text = c_.TextView(s_.field(7));
   if (text.empty()) return;
   std::string low;
@@ -471,22 +498,23 @@ void ObservationMapper::WriteReferenceRange() {
       high.clear();
     }
   }
-  w_.ArrayMember("referenceRange");
-  w_.BeginObject();
+  w.Raw(R"(,"referenceRange":[{)");
   if (!low.empty()) {
-    w_.Key("low");
-    WriteQuantityBody(w_, low, unit_, "");
+    w.Raw(R"("low":)");
+    AppendQuantity(w, low, unit_, "");
   }
   if (!high.empty()) {
-    w_.Key("high");
-    WriteQuantityBody(w_, high, unit_, "");
+    w.Raw(low.empty() ? R"("high":)" : R"(,"high":)");
+    AppendQuantity(w, high, unit_, "");
   }
-  if ((low.empty() && high.empty()) || keep_text) w_.Member("text", text);
-  w_.EndObject();
-  w_.EndArray();
+  if ((low.empty() && high.empty()) || keep_text) {
+    w.RawString(low.empty() && high.empty() ? R"("text":)" : R"(,"text":)",
+                text);
+  }
+  w.Raw("}]");
 }
 
-void ObservationMapper::WriteInterpretation() {
+void ObservationMapper::AppendInterpretation() {
   const std::string_view flags = s_.field(8);
   if (flags.empty() || hl7::IsNull(flags)) return;
   bool open = false;
@@ -494,29 +522,36 @@ void ObservationMapper::WriteInterpretation() {
   for (size_t r = 1; r <= reps; ++r) {
     const std::string_view code = c_.TextView(c_.Comp(c_.Rep(flags, r), 1));
     if (code.empty()) continue;
-    if (!open) {
-      w_.ArrayMember("interpretation");
-      open = true;
-    }
+    w_.Raw(open ? "," : R"(,"interpretation":[)");
+    open = true;
     if (const std::string* json = InterpretationJson(code)) {
-      w_.RawJson(*json);
+      w_.Raw(*json);
       continue;
     }
-    w_.BeginObject();
-    w_.ArrayMember("coding");
-    w_.BeginObject();
-    w_.Member("system", "http://terminology.hl7.org/CodeSystem/v2-0078");
-    w_.Member("code", code);
+    w_.Raw(R"({"coding":[{"system":")"
+           "http://terminology.hl7.org/CodeSystem/v2-0078"
+           R"(","code":)");
+    w_.RawString(code);
+    w_.Raw("}]}");
     c_.AddFinding(FindingSeverity::kWarning, L(8, static_cast<int>(r)),
                   "unmapped-interpretation",
                   absl::StrCat("abnormal flag \"", Av(code),
                                "\" has no v3 ObservationInterpretation "
                                "equivalent; kept as v2-0078"));
-    w_.EndObject();
-    w_.EndArray();
-    w_.EndObject();
   }
-  if (open) w_.EndArray();
+  if (open) w_.Raw("]");
+}
+
+void ObservationMapper::AppendNotes() {
+  bool open = false;
+  for (const SegmentRef& nte : x_.notes) {
+    const std::string text = NoteText(c_, nte);
+    if (text.empty()) continue;
+    w_.RawString(open ? R"(,{"text":)" : R"(,"note":[{"text":)", text);
+    open = true;
+    w_.Raw("}");
+  }
+  if (open) w_.Raw("]");
 }
 
 void ObservationMapper::Write() {
@@ -568,53 +603,61 @@ void ObservationMapper::Write() {
 
   BeginEntry(c_, "Observation", x_.id, true);
   if (unmapped) WriteUnmappedTag(w_);
-  w_.RawJson(order_.based_on_json);
-  w_.Member("status", status);
-  w_.RawJson(kLaboratoryCategory);
-  w_.Key("code");
-  WriteConcept(w_, ConceptOrUnknown(code));
+  // The rest of the resource: one raw run (see AppendQuantity).
+  w_.RawBegin();
+  w_.Raw(order_.based_on_json);
+  w_.RawString(R"(,"status":)", status);
+  w_.Raw({",", kLaboratoryCategory, R"(,"code":)"});
+  AppendConcept(w_, ConceptOrUnknown(code));
   if (code.empty()) {
     c_.AddFinding(FindingSeverity::kError, L(3), "missing-code",
                   "observation identifier (OBX-3) is missing");
   }
-  w_.RawJson(patient_.context_json);
+  w_.Raw({",", patient_.context_json});
   std::string_view effective = order_.effective;
   const std::string_view obx14 = c_.Comp(s_.field(14), 1);
   if (!obx14.empty() && !hl7::IsNull(obx14) &&
       c_.DateTime(obx14, L(14), &scratch_.own_effective)) {
     effective = scratch_.own_effective;
   }
-  w_.OptionalMember("effectiveDateTime", effective);
-  w_.OptionalMember("issued", order_.issued);
+  // Dates and times are our own output: no escaping needed.
+  if (!effective.empty()) {
+    w_.Raw({R"(,"effectiveDateTime":")", effective, "\""});
+  }
+  if (!order_.issued.empty()) {
+    w_.Raw({R"(,"issued":")", order_.issued, "\""});
+  }
   // value[x] / dataAbsentReason / components.
   if (status_code == "X") {
-    WriteDataAbsent(w_, "not-performed", "Not Performed");
+    AppendDataAbsent(w_, "not-performed", "Not Performed");
   } else if (status_code == "N") {
-    WriteDataAbsent(w_, "not-asked", "Not Asked");
+    AppendDataAbsent(w_, "not-asked", "Not Asked");
   } else if (values.size() == 1) {
-    WriteValue(values[0]);
+    AppendValue(values[0]);
     if (values[0].kind == Value::kNone) {
-      WriteDataAbsent(w_, "unknown", "Unknown");
+      AppendDataAbsent(w_, "unknown", "Unknown");
     }
   } else if (values.empty() && status_code != "D" && status_code != "W") {
-    WriteDataAbsent(w_, "unknown", "Unknown");
+    AppendDataAbsent(w_, "unknown", "Unknown");
   }
-  WriteInterpretation();
-  WriteNotes(c_, x_.notes);
-  if (!order_.specimen_json.empty()) w_.RawJson(order_.specimen_json);
-  WriteReferenceRange();
+  AppendInterpretation();
+  AppendNotes();
+  if (!order_.specimen_json.empty()) w_.Raw({",", order_.specimen_json});
+  AppendReferenceRange();
   if (values.size() > 1) {
-    w_.ArrayMember("component");
-    for (const Value& v : values) {
-      w_.BeginObject();
-      w_.Key("code");
-      WriteConcept(w_, ConceptOrUnknown(code));
-      WriteValue(v);
-      if (v.kind == Value::kNone) WriteDataAbsent(w_, "unknown", "Unknown");
-      w_.EndObject();
+    w_.Raw(R"(,"component":[)");
+    for (size_t k = 0; k < values.size(); ++k) {
+      w_.Raw(k == 0 ? R"({"code":)" : R"(,{"code":)");
+      AppendConcept(w_, ConceptOrUnknown(code));
+      AppendValue(values[k]);
+      if (values[k].kind == Value::kNone) {
+        AppendDataAbsent(w_, "unknown", "Unknown");
+      }
+      w_.Raw("}");
     }
-    w_.EndArray();
+    w_.Raw("]");
   }
+  w_.RawEnd();
   EndEntryPut(c_, "Observation", x_.id);
 }
 
@@ -679,13 +722,14 @@ void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
     w.EndArray();
   }
   if (!o.observations.empty()) {
-    w.ArrayMember("result");
-    for (const Obx& x : o.observations) {
-      w.BeginObject();
-      w.MemberOfParts("reference", {"urn:uuid:", x.id});
-      w.EndObject();
+    w.RawBegin();
+    w.Raw(R"("result":[)");
+    for (size_t k = 0; k < o.observations.size(); ++k) {
+      w.Raw({k == 0 ? "" : ",", R"({"reference":"urn:uuid:)",
+             o.observations[k].id, "\"}"});
     }
-    w.EndArray();
+    w.Raw("]");
+    w.RawEnd();
   }
   EndEntryPut(c, "DiagnosticReport", o.report_id);
 }
@@ -855,9 +899,9 @@ absl::Status MapOru(Context& c) {
       char digits[16];
       const std::to_chars_result end =
           std::to_chars(digits, digits + sizeof(digits), position);
-      x.id = c.Id("Observation",
-                  {o.key.key, "|", x.system, "|", x.code, "|", x.sub_id, "|",
-                   std::string_view(digits, end.ptr - digits)});
+      x.id = c.IdOfParts("Observation",
+                         {o.key.key, "|", x.system, "|", x.code, "|", x.sub_id,
+                          "|", std::string_view(digits, end.ptr - digits)});
     }
   }
 
