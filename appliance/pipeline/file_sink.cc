@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -53,9 +54,9 @@ absl::StatusOr<std::unique_ptr<FileSink>> FileSink::Open(
   return std::unique_ptr<FileSink>(new FileSink(std::move(options), clock));
 }
 
-FileSink::~FileSink() {
-  if (fd_ >= 0) ::close(fd_);
-}
+FileSink::~FileSink() = default;
+
+FileSink::OpenFile::~OpenFile() { ::close(fd); }
 
 std::string FileSink::current_file() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -63,9 +64,11 @@ std::string FileSink::current_file() const {
 }
 
 absl::Status FileSink::Rotate() {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
+  if (file_ != nullptr) {
+    // Everything written to the old file becomes durable before the switch,
+    // so a later sync of the new file covers every earlier byte.
+    if (::fdatasync(file_->fd) != 0) return Errno("fdatasync");
+    file_.reset();
   }
   const std::string stamp =
       absl::FormatTime("%Y%m%dT%H%M%S", absl::FromUnixMicros(clock_->NowMicros()),
@@ -75,9 +78,10 @@ absl::Status FileSink::Rotate() {
   for (int tries = 0; tries < 1000; ++tries) {
     path_ = absl::StrCat(options_.dir, "/bundles-", stamp, "-", ++files_,
                          ".ndjson");
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
-                 0600);
-    if (fd_ >= 0) {
+    const int fd = ::open(path_.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      file_ = std::make_shared<OpenFile>(fd);
       size_ = 0;
       // Make the new name itself durable.
       const int dfd = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY);
@@ -92,32 +96,57 @@ absl::Status FileSink::Rotate() {
   return absl::InternalError("file sink: no free file name");
 }
 
+absl::Status FileSink::SyncUpTo(uint64_t mark) {
+  std::lock_guard<std::mutex> sync_lock(sync_mu_);
+  if (synced_ >= mark) return absl::OkStatus();  // A sync covered it.
+  // Sync the current file: every byte written so far is in it or in an
+  // earlier file that Rotate() already synced.
+  std::shared_ptr<OpenFile> file;
+  uint64_t target;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    file = file_;
+    target = written_;
+  }
+  if (file != nullptr) {  // Null only before the first line was written.
+    if (::fdatasync(file->fd) != 0) return Errno("fdatasync");
+    ++syncs_;
+  }
+  synced_ = std::max(synced_, target);
+  return absl::OkStatus();
+}
+
 AttemptResult FileSink::Deliver(uint64_t /*seq*/, std::string_view bundle) {
   const absl::Time start = absl::Now();
   AttemptResult r;
   std::string line(bundle);
   line.push_back('\n');
   absl::Status s;
+  uint64_t mark = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (fd_ < 0 || (size_ > 0 && size_ + line.size() > options_.rotate_bytes)) {
+    if (file_ == nullptr || rotate_next_ ||
+        (size_ > 0 && size_ + line.size() > options_.rotate_bytes)) {
       s = Rotate();
+      if (s.ok()) rotate_next_ = false;
     }
-    if (s.ok()) s = WriteAll(fd_, line);
-    if (s.ok() && ::fdatasync(fd_) != 0) s = Errno("fdatasync");
+    if (s.ok()) s = WriteAll(file_->fd, line);
     if (s.ok()) {
       size_ += line.size();
-    } else if (fd_ >= 0) {
+      written_ += line.size();
+      mark = written_;
+    } else if (file_ != nullptr) {
       // Cut off what may have been written of this line, so the file stays
-      // valid NDJSON, and start a new file next time.
-      if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      // valid NDJSON, and start a new file next time (Rotate() first syncs
+      // this one: other deliveries may still wait for their lines in it).
+      if (::ftruncate(file_->fd, static_cast<off_t>(size_)) != 0) {
         s = absl::Status(s.code(), absl::StrCat(s.message(), "; ftruncate: ",
                                                 strerror(errno)));
       }
-      ::close(fd_);
-      fd_ = -1;
+      rotate_next_ = true;
     }
   }
+  if (s.ok()) s = SyncUpTo(mark);
   r.latency = absl::Now() - start;
   if (s.ok()) {
     r.disposition = Disposition::kDelivered;

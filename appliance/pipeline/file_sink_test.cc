@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "appliance/base/clock.h"
@@ -84,6 +86,42 @@ TEST(FileSinkTest, NewRunDoesNotOverwriteEarlierFiles) {
   const std::vector<std::string> files = ListFiles(dir);
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(Slurp(dir + "/" + files[0]), "first\n");
+}
+
+TEST(FileSinkTest, ConcurrentDeliveriesShareSyncsAndLoseNothing) {
+  const std::string dir = test_util::NewTempDir("sink") + "/out";
+  FakeClock clock;
+  auto sink = FileSink::Open({dir, 4096}, &clock);  // Several rotations.
+  ASSERT_TRUE(sink.ok());
+  constexpr int kThreads = 8, kEach = 40;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string line = "{\"t\":" + std::to_string(t) + ",\"i\":" +
+                                 std::to_string(i) + ",\"pad\":\"" +
+                                 std::string(100, 'x') + "\"}";
+        ASSERT_EQ((*sink)->Deliver(1, line).disposition, Disposition::kDelivered);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::multiset<std::string> lines;
+  for (const std::string& f : ListFiles(dir)) {
+    std::istringstream in(Slurp(dir + "/" + f));
+    for (std::string l; std::getline(in, l);) lines.insert(l);
+  }
+  EXPECT_EQ(lines.size(), static_cast<size_t>(kThreads * kEach));
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kEach; ++i) {
+      const std::string line = "{\"t\":" + std::to_string(t) + ",\"i\":" +
+                               std::to_string(i) + ",\"pad\":\"" +
+                               std::string(100, 'x') + "\"}";
+      EXPECT_EQ(lines.count(line), 1u);
+    }
+  }
+  EXPECT_GT(ListFiles(dir).size(), 1u);
+  EXPECT_LE((*sink)->syncs(), static_cast<uint64_t>(kThreads * kEach));
 }
 
 TEST(FileSinkTest, UnwritableDirectoryIsAClearError) {

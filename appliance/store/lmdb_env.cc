@@ -111,7 +111,7 @@ Env::Env(std::string path, EnvOptions options, MDB_env* env)
 
 Env::~Env() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (active_txns_ != 0) {
       std::fprintf(stderr,
                    "FATAL: store::Env %s destroyed with %d open "
@@ -251,28 +251,28 @@ absl::StatusOr<Dbi> Env::GetDbi(std::string_view name) const {
 }
 
 absl::Status Env::RegisterTxn(bool write) {
-  mu_.LockWhen(absl::Condition(this, &Env::NotGrowing));
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !growing_; });
   if (write && writer_open_ && writer_thread_ == std::this_thread::get_id()) {
-    mu_.Unlock();
     return absl::FailedPreconditionError(
         "this thread already has the write transaction open (LMDB allows "
         "one; nesting would deadlock)");
   }
   ++active_txns_;
-  mu_.Unlock();
   return absl::OkStatus();
 }
 
 void Env::WriterStarted() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   writer_open_ = true;
   writer_thread_ = std::this_thread::get_id();
 }
 
 void Env::UnregisterTxn(bool write) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   --active_txns_;
   if (write) writer_open_ = false;
+  cv_.notify_all();  // GrowMap() may wait for the last one.
 }
 
 absl::StatusOr<ReadTxn> Env::BeginRead() {
@@ -323,17 +323,17 @@ absl::Status Env::GrowMap() {
     return absl::FailedPreconditionError(
         absl::StrCat("GrowMap: store ", path_, " is open read-only"));
   }
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (writer_open_ && writer_thread_ == std::this_thread::get_id()) {
     return absl::FailedPreconditionError(
         "GrowMap: abort this thread's write transaction first, then retry it "
         "after the map has grown");
   }
-  mu_.Await(absl::Condition(this, &Env::NotGrowing));
+  cv_.wait(lock, [&] { return !growing_; });
   growing_ = true;  // Holds back new transactions.
   absl::Status result;
-  if (!mu_.AwaitWithTimeout(absl::Condition(this, &Env::NoActiveTxns),
-                            options_.grow_wait_timeout)) {
+  if (!cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.grow_wait_timeout),
+                    [&] { return active_txns_ == 0; })) {
     result = absl::UnavailableError(absl::StrCat(
         "GrowMap: ", active_txns_, " transaction(s) still open after ",
         absl::FormatDuration(options_.grow_wait_timeout),
@@ -358,11 +358,12 @@ absl::Status Env::GrowMap() {
     }
   }
   growing_ = false;
+  cv_.notify_all();  // Transactions held back may start.
   return result;
 }
 
 absl::StatusOr<MapUsage> Env::Usage() const {
-  absl::MutexLock lock(&mu_);  // Not while GrowMap() remaps.
+  std::lock_guard<std::mutex> lock(mu_);  // Not while GrowMap() remaps.
   MDB_envinfo info;
   RETURN_IF_ERROR(LmdbStatus(mdb_env_info(env_, &info), "mdb_env_info"));
   MDB_stat stat;

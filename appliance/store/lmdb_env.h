@@ -31,6 +31,8 @@
 
 #include <lmdb.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -44,7 +46,6 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace appliance::store {
@@ -204,12 +205,6 @@ class Env {
   absl::Status RegisterTxn(bool write);
   void WriterStarted();
   void UnregisterTxn(bool write);
-  bool NotGrowing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !growing_;
-  }
-  bool NoActiveTxns() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return active_txns_ == 0;
-  }
 
   const std::string path_;
   const EnvOptions options_;
@@ -218,11 +213,14 @@ class Env {
   std::vector<Dbi> dbis_;           // Parallel to names_.
   int stale_readers_at_open_ = 0;
 
-  mutable absl::Mutex mu_;
-  int active_txns_ ABSL_GUARDED_BY(mu_) = 0;
-  bool growing_ ABSL_GUARDED_BY(mu_) = false;
-  bool writer_open_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread::id writer_thread_ ABSL_GUARDED_BY(mu_);
+  // std::mutex, not absl::Mutex: Debian's Abseil is not TSan-instrumented,
+  // and ThreadSanitizer must see this lock (every store user goes through it).
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // Signalled when growing_/active_txns_ change.
+  int active_txns_ = 0;         // Guarded by mu_.
+  bool growing_ = false;        // Guarded by mu_.
+  bool writer_open_ = false;    // Guarded by mu_.
+  std::thread::id writer_thread_;  // Guarded by mu_.
 };
 
 struct KeyValue {
