@@ -33,10 +33,14 @@ std::string Short(const std::string& hash) {
 }  // namespace
 
 std::string RecordHash(const pb::AuditRecord& record) {
-  pb::AuditRecord copy = record;
-  copy.clear_hash();
   std::string bytes;
-  copy.SerializeToString(&bytes);
+  if (record.hash().empty()) {
+    record.SerializeToString(&bytes);  // A new record: no copy needed.
+  } else {
+    pb::AuditRecord copy = record;
+    copy.clear_hash();
+    copy.SerializeToString(&bytes);
+  }
   return std::string(crypto::AsBytes(crypto::Sha256(bytes)));
 }
 

@@ -275,7 +275,16 @@ class MessageStore {
     uint64_t next_message_seq = 1;
     uint64_t next_audit_seq = 1;
     std::string audit_head;  // Hash of the last audit record.
+    // The audit record the stored checkpoint covers, and when it was written.
+    uint64_t checkpointed_seq = 0;
+    int64_t checkpoint_us = 0;
   };
+  // The authenticated checkpoint of the audit head is rewritten at most this
+  // often by the ACK path (it costs a page write per commit otherwise); an
+  // idle writer brings it up to date after the same interval, and start and
+  // stop always write it. Verification thus detects a truncated tail up to
+  // the last second before it.
+  static constexpr std::chrono::milliseconds kCheckpointInterval{1000};
 
   MessageStore(MessageStoreOptions options, const Clock* clock);
   absl::Status Init();
@@ -287,7 +296,13 @@ class MessageStore {
   absl::Status AppendAudit(store::WriteTxn& txn, Heads& heads,
                            pb::AuditRecord record);
   // Rewrites the authenticated checkpoint of the audit head in `heads`.
-  absl::Status WriteCheckpoint(store::WriteTxn& txn, const Heads& heads);
+  absl::Status WriteCheckpoint(store::WriteTxn& txn, Heads& heads);
+  // WriteCheckpoint() when the head moved and either `force` or the last
+  // checkpoint is kCheckpointInterval old.
+  absl::Status MaybeCheckpoint(store::WriteTxn& txn, Heads& heads, bool force);
+  // Writer thread, idle: a transaction that only brings the checkpoint up to
+  // date (when the head moved since it was written).
+  void CheckpointIfBehind();
   // With `session_record` ("beat" at start, "stop" at stop), the uptime
   // record of this session (and pending latency statistics) go in the same
   // transaction.
