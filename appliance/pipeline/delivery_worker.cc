@@ -142,6 +142,7 @@ absl::StatusOr<uint64_t> DeliveryWorker::Scan(uint64_t from,
   }
   uint64_t next = from;
   uint64_t first_pending = 0;
+  uint64_t first_unloaded = 0;  // Left out: max_loaded reached.
   bool more = true;
   while (more) {
     ASSIGN_OR_RETURN(std::vector<pb::PipelineEntry> page,
@@ -165,6 +166,17 @@ absl::StatusOr<uint64_t> DeliveryWorker::Scan(uint64_t from,
         continue;
       }
       if (items_.count(e.seq()) != 0 || finishing_.count(e.seq()) != 0) continue;
+      if (items_.size() >= options_.max_loaded) {
+        // Memory stays bounded under any backlog: the rest waits in the
+        // store, loaded (in sequence order) as deliveries finish.
+        if (first_unloaded == 0) first_unloaded = e.seq();
+        over_cap_ = true;
+        if (stop_at_pending) {
+          more = false;
+          break;
+        }
+        continue;
+      }
       AddLocked(e);
     }
   }
@@ -174,7 +186,10 @@ absl::StatusOr<uint64_t> DeliveryWorker::Scan(uint64_t from,
     it = it->second < generation ? finishing_.erase(it) : std::next(it);
   }
   cv_.notify_all();
-  return first_pending != 0 ? first_pending : next;
+  uint64_t resume = next;
+  if (first_pending != 0) resume = std::min(resume, first_pending);
+  if (first_unloaded != 0) resume = std::min(resume, first_unloaded);
+  return resume;
 }
 
 void DeliveryWorker::AddLocked(const pb::PipelineEntry& e) {
@@ -221,6 +236,10 @@ void DeliveryWorker::ScheduleHeadLocked(const std::string& lane) {
 void DeliveryWorker::RemoveLocked(uint64_t seq) {
   auto it = items_.find(seq);
   if (it == items_.end()) return;
+  if (over_cap_ && items_.size() <= options_.max_loaded / 2) {
+    over_cap_ = false;  // Room again: load what was left in the store.
+    wake_loader_ = true;
+  }
   const std::string lane = it->second.lane;
   ready_.erase({it->second.due_us, seq});
   items_.erase(it);

@@ -67,6 +67,9 @@ struct DeliveryWorkerOptions {
   // How often the store is scanned for new MAPPED entries without a
   // Notify().
   absl::Duration poll_interval = absl::Milliseconds(500);
+  // Most messages held in memory (queued or retrying); the rest of a backlog
+  // waits in the store and is loaded in sequence order as room frees up.
+  size_t max_loaded = 20000;
   // For tests: the jitter source of the retry policy (see RetryPolicy).
   std::function<double()> uniform;
   // Called after each attempt that reached the destination code (sender
@@ -234,6 +237,7 @@ class DeliveryWorker {
   uint64_t scan_from_ = 1;
   uint64_t rescan_from_ = std::numeric_limits<uint64_t>::max();
   uint64_t dead_letters_ = 0;
+  bool over_cap_ = false;  // A scan left entries out (max_loaded).
   bool wake_loader_ = true;
   bool scanning_ = false;
   bool paused_ = false;

@@ -3,6 +3,7 @@
 #include <deque>
 #include <future>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -235,6 +236,31 @@ TEST_F(DeliveryWorkerTest, DeliversEveryMappedMessageOnceAndAuditsIt) {
   EXPECT_EQ(sum->counters["delivered/ORU^R01"], 6u);
   EXPECT_EQ(worker_->stats().delivered.load(), 6u);
   ExpectAuditVerifies();
+}
+
+TEST_F(DeliveryWorkerTest, BacklogBeyondMaxLoadedWaitsInTheStoreAndKeepsOrder) {
+  options_.max_loaded = 4;
+  std::vector<uint64_t> seqs;
+  for (int i = 0; i < 12; ++i) {
+    // Three patients, four messages each.
+    seqs.push_back(SendMapped(Oru(absl::StrCat("MRN", i % 3), absl::StrCat("C", i))));
+  }
+  dest_.set_always_fail(true);  // Nothing leaves: the loader must stop at 4.
+  StartWorker();
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(worker_->snapshot().queued, 4u);
+  dest_.set_always_fail(false);
+  ASSERT_TRUE(worker_->WaitDrained(kWait));
+  for (uint64_t seq : seqs) EXPECT_EQ(Entry(seq).state(), pb::MESSAGE_STATE_DELIVERED);
+  // Each patient's messages were first attempted in increasing seq order.
+  std::map<int, uint64_t> last_first_attempt;
+  std::set<uint64_t> seen;
+  for (const auto& c : dest_.calls()) {
+    if (!seen.insert(c.seq).second) continue;
+    const int patient = static_cast<int>((c.seq - 1) % 3);
+    EXPECT_GT(c.seq, last_first_attempt[patient]) << "patient " << patient;
+    last_first_attempt[patient] = c.seq;
+  }
 }
 
 TEST_F(DeliveryWorkerTest, RetriesWithPersistedAttemptsThenDelivers) {
