@@ -639,27 +639,48 @@ void MessageStore::WriterLoop() {
     bool checkpoint_now = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      auto ready = [&] {
-        return stopping_ || !queue_.empty() || !jobs_.empty();
+      using SteadyClock = std::chrono::steady_clock;
+      // Write jobs (mapping, delivery results) wait while the intake is
+      // active — until it has been quiet for kJobIdleGap, or the oldest job
+      // waited kJobMaxDelay — so that a sender's next message does not queue
+      // behind a job's commit (ACKs first).
+      auto jobs_due = [&](SteadyClock::time_point now) {
+        return !jobs_.empty() &&
+               (stopping_ || now - last_intake_ >= kJobIdleGap ||
+                now - jobs_.front().queued >= kJobMaxDelay);
+      };
+      auto ready = [&](SteadyClock::time_point now) {
+        return stopping_ || !queue_.empty() || jobs_due(now);
       };
       // An idle writer brings a lagging audit checkpoint up to date.
       const bool behind = heads_.checkpointed_seq + 1 < heads_.next_audit_seq;
-      auto wake_at = beats ? next_beat
-                           : std::chrono::steady_clock::time_point::max();
-      if (behind) {
-        wake_at = std::min(wake_at,
-                           std::chrono::steady_clock::now() + kCheckpointInterval);
+      const auto checkpoint_at = behind ? SteadyClock::now() + kCheckpointInterval
+                                        : SteadyClock::time_point::max();
+      bool timed_out = false;
+      while (true) {
+        const auto now = SteadyClock::now();
+        if (ready(now)) break;
+        auto wake_at = std::min(checkpoint_at,
+                                beats ? next_beat : SteadyClock::time_point::max());
+        if (!jobs_.empty()) {
+          wake_at = std::min({wake_at, last_intake_ + kJobIdleGap,
+                              jobs_.front().queued + kJobMaxDelay});
+        }
+        if (now >= wake_at) {
+          timed_out = true;
+          break;
+        }
+        if (wake_at == SteadyClock::time_point::max()) {
+          cv_.wait(lock);
+        } else {
+          cv_.wait_until(lock, wake_at);
+        }
       }
-      if (wake_at == std::chrono::steady_clock::time_point::max()) {
-        cv_.wait(lock, ready);
-      } else {
-        cv_.wait_until(lock, wake_at, ready);
-      }
-      checkpoint_now = behind && !ready();
+      const auto now = SteadyClock::now();
+      checkpoint_now = behind && timed_out && now >= checkpoint_at;
       writer_last_wake_ns_ = SteadyNanos();
-      if (beats && std::chrono::steady_clock::now() >= next_beat) {
-        next_beat = std::chrono::steady_clock::now() +
-                    options_.heartbeat_interval;
+      if (beats && now >= next_beat) {
+        next_beat = now + options_.heartbeat_interval;
         if (!stopping_) {
           jobs_.push_back(PendingJob{HeartbeatJob(), [](absl::Status s) {
                                        if (!s.ok()) {
@@ -669,10 +690,10 @@ void MessageStore::WriterLoop() {
                                              << s;
                                        }
                                      },
-                                     std::chrono::steady_clock::now()});
+                                     now});
         }
       }
-      if (!ready()) {  // Woken for the heartbeat or the checkpoint only.
+      if (!ready(now)) {  // Woken for the heartbeat or the checkpoint only.
         lock.unlock();
         if (checkpoint_now) CheckpointIfBehind();
         continue;
@@ -682,19 +703,22 @@ void MessageStore::WriterLoop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      // Jobs go when no message waits for its ACK, or when the oldest has
-      // waited kJobMaxDelay (then all queued go together), or at stop.
+      // Jobs go at stop, after kJobMaxDelay (all queued together), or when
+      // no message waits and the intake has been quiet for kJobIdleGap.
       const bool take_jobs =
           !jobs_.empty() &&
-          (batch.empty() || stopping_ ||
-           std::chrono::steady_clock::now() - jobs_.front().queued >=
-               kJobMaxDelay);
+          (stopping_ || now - jobs_.front().queued >= kJobMaxDelay ||
+           (batch.empty() && now - last_intake_ >= kJobIdleGap));
       while (take_jobs && !jobs_.empty() && jobs.size() < options_.max_batch) {
         jobs.push_back(std::move(jobs_.front()));
         jobs_.pop_front();
       }
     }
-    if (!batch.empty()) CommitIntakeBatch(batch, results);
+    if (!batch.empty()) {
+      CommitIntakeBatch(batch, results);
+      std::lock_guard<std::mutex> lock(mu_);
+      last_intake_ = std::chrono::steady_clock::now();
+    }
     if (!jobs.empty()) CommitJobs(jobs);
   }
   writer_running_ = false;

@@ -269,6 +269,9 @@ class MessageStore {
   // (mapping results) wait up to this long and then commit as one group, so
   // they cost one fsync per interval instead of one per writer round.
   static constexpr std::chrono::milliseconds kJobMaxDelay{100};
+  // ... and while the intake committed within this long (a sequential
+  // sender's next message is likely on its way).
+  static constexpr std::chrono::milliseconds kJobIdleGap{5};
   class TxnAuditAppender;
   // Sequence counters and the audit chain head, as of the last commit.
   struct Heads {
@@ -331,6 +334,8 @@ class MessageStore {
   std::condition_variable cv_;
   std::deque<Pending> queue_;    // Guarded by mu_.
   std::deque<PendingJob> jobs_;  // Guarded by mu_.
+  // End of the last intake commit. Guarded by mu_.
+  std::chrono::steady_clock::time_point last_intake_;
   bool stopping_ = false;        // Guarded by mu_.
   std::thread writer_;
   std::atomic<bool> healthy_{true};
