@@ -13,16 +13,7 @@ namespace {
 using AdS = api::AdminService;
 
 absl::Status CheckReason(const std::string& reason) {
-  if (reason.size() > 150) {
-    return absl::InvalidArgumentError("reason: at most 150 characters");
-  }
-  for (unsigned char c : reason) {
-    if (c < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError(
-          "reason: control characters are not allowed");
-    }
-  }
-  return absl::OkStatus();
+  return CheckOperatorText(reason, "reason", 150, /*required=*/false);
 }
 
 }  // namespace

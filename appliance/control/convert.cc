@@ -133,4 +133,23 @@ absl::Status RequireSeq(uint64_t seq, std::string_view field) {
   return absl::OkStatus();
 }
 
+absl::Status CheckOperatorText(const std::string& text, const char* field,
+                               size_t max_size, bool required) {
+  if (required && text.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": required (why, no PHI)"));
+  }
+  if (text.size() > max_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": at most ", max_size, " characters"));
+  }
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": control characters are not allowed"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace appliance::control

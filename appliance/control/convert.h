@@ -79,6 +79,12 @@ absl::StatusOr<uint64_t> ScanPage(uint64_t after, uint32_t page, Fetch fetch,
 // INVALID_ARGUMENT "<field>: required" when seq is 0.
 absl::Status RequireSeq(uint64_t seq, std::string_view field = "seq");
 
+// An operator's free text for the audit trail and the logs (a reason, a
+// comment): at most `max_size` characters, no control characters, and not
+// empty when `required`. INVALID_ARGUMENT naming `field` otherwise.
+absl::Status CheckOperatorText(const std::string& text, const char* field,
+                               size_t max_size, bool required);
+
 }  // namespace appliance::control
 
 #endif  // APPLIANCE_CONTROL_CONVERT_H_

@@ -21,19 +21,7 @@ absl::Status NoDelivery() {
 
 // Only wording the audit trail and the logs can carry.
 absl::Status CheckReason(const std::string& reason) {
-  if (reason.empty()) {
-    return absl::InvalidArgumentError("reason: required (why, no PHI)");
-  }
-  if (reason.size() > 200) {
-    return absl::InvalidArgumentError("reason: at most 200 characters");
-  }
-  for (unsigned char c : reason) {
-    if (c < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError(
-          "reason: control characters are not allowed");
-    }
-  }
-  return absl::OkStatus();
+  return CheckOperatorText(reason, "reason", 200, /*required=*/true);
 }
 
 }  // namespace

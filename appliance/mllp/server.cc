@@ -82,16 +82,7 @@ std::string OpenSslErrors() {
 }
 
 absl::Status CheckReadable(const std::string& path, const char* option) {
-  if (path.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("MLLP TLS: ", option, " is required"));
-  }
-  if (access(path.c_str(), R_OK) != 0) {
-    const int err = errno;
-    return absl::FailedPreconditionError(absl::StrCat(
-        "MLLP TLS: cannot read ", option, " '", path, "': ", strerror(err)));
-  }
-  return absl::OkStatus();
+  return CheckTlsFileReadable("MLLP TLS", path, option);
 }
 
 // RFC 2253 subject of the peer's certificate, or "" if it sent none.
@@ -761,6 +752,20 @@ absl::Status ValidateOptions(const ServerOptions& options) {
 }
 
 }  // namespace
+
+absl::Status CheckTlsFileReadable(const char* server, const std::string& path,
+                                  const char* option) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(server, ": ", option, " is required"));
+  }
+  if (access(path.c_str(), R_OK) != 0) {
+    const int err = errno;
+    return absl::FailedPreconditionError(absl::StrCat(
+        server, ": cannot read ", option, " '", path, "': ", strerror(err)));
+  }
+  return absl::OkStatus();
+}
 
 bool IsLoopbackAddress(const std::string& address) {
   if (absl::AsciiStrToLower(address) == "localhost") return true;

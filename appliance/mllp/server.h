@@ -94,6 +94,12 @@ struct ServerStats {
 // "localhost"; false for anything else, including unparsable text.
 bool IsLoopbackAddress(const std::string& address);
 
+// Checks a TLS file setting before a server starts: INVALID_ARGUMENT when
+// empty, FAILED_PRECONDITION when unreadable; messages start with `server`
+// ("MLLP TLS") and name `option` and the path.
+absl::Status CheckTlsFileReadable(const char* server, const std::string& path,
+                                  const char* option);
+
 class Server {
  public:
   // Validates `options`, sets up TLS, binds, listens and starts the I/O

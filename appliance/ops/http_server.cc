@@ -355,16 +355,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 absl::Status CheckReadable(const std::string& path, const char* what) {
-  if (path.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ops HTTP TLS: ", what, " is required"));
-  }
-  if (access(path.c_str(), R_OK) != 0) {
-    const int err = errno;
-    return absl::FailedPreconditionError(absl::StrCat(
-        "ops HTTP TLS: cannot read ", what, " '", path, "': ", strerror(err)));
-  }
-  return absl::OkStatus();
+  return mllp::CheckTlsFileReadable("ops HTTP TLS", path, what);
 }
 
 }  // namespace
