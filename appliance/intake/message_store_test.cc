@@ -115,6 +115,42 @@ TEST(MessageStoreTest, StoresAcceptedMessageWithPipelineEntryAndAudit) {
   }
 }
 
+uint64_t CheckpointSeq(MessageStore& store) {
+  auto txn = store.env().BeginRead();
+  EXPECT_TRUE(txn.ok());
+  auto meta = store.Db("meta");
+  auto v = txn->Find(*meta, "audit_checkpoint");
+  if (!v.ok() || !v->has_value()) return 0;
+  pb::AuditCheckpoint c;
+  c.ParseFromArray((*v)->data(), static_cast<int>((*v)->size()));
+  return c.seq();
+}
+
+TEST(MessageStoreTest, CheckpointIsPeriodicOnTheAckPathAndCaughtUpWhenIdle) {
+  const std::string dir = test_util::NewTempDir("checkpoint");
+  FakeClock clock;  // Does not move: the ACK path never finds 1 s passed.
+  auto store = MessageStore::Open(Options(dir), &clock);
+  ASSERT_TRUE(store.ok());
+  const uint64_t at_start = CheckpointSeq(**store);  // Forced by the start record.
+  EXPECT_GT(at_start, 0u);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(SubmitAndWait(**store, Request(absl::StrFormat("CP-%d", i),
+                                               pb::ACK_CODE_ACCEPT, "MSH|x"))
+                    .ok());
+  }
+  // Committed, but the checkpoint was not rewritten with every commit.
+  EXPECT_EQ(CheckpointSeq(**store), at_start);
+  // Idle for the interval: the writer brings it up to date by itself.
+  const uint64_t last = (*store)->ReadAudit(0, 1000)->back().seq();
+  for (int i = 0; i < 50 && CheckpointSeq(**store) != last; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(CheckpointSeq(**store), last);
+  // Stop writes its record and always checkpoints it.
+  (*store)->Stop();
+  EXPECT_EQ(CheckpointSeq(**store), last + 1);
+}
+
 TEST(MessageStoreTest, DuplicateGetsFirstCodeAndNoSecondPipelineEntry) {
   const std::string dir = test_util::NewTempDir("dup");
   FakeClock clock;
