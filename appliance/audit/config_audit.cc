@@ -30,8 +30,7 @@ absl::StatusOr<bool> RecordConfiguration(intake::MessageStore* store,
   }
   const std::string hash(crypto::AsBytes(crypto::Sha256(text)));
   bool changed = false;
-  std::promise<absl::Status> done;
-  store->SubmitJob(
+  RETURN_IF_ERROR(store->RunJob(
       [&](store::WriteTxn& txn, intake::AuditAppender& audit) -> absl::Status {
         changed = false;
         ASSIGN_OR_RETURN(store::Dbi meta, store->Db("meta"));
@@ -49,9 +48,7 @@ absl::StatusOr<bool> RecordConfiguration(intake::MessageStore* store,
             old.has_value() ? crypto::ToHex(*old).substr(0, 16) : std::string("(none)"),
             " -> ", crypto::ToHex(hash).substr(0, 16)));
         return audit.Append(std::move(r));
-      },
-      [&done](absl::Status s) { done.set_value(std::move(s)); });
-  RETURN_IF_ERROR(done.get_future().get());
+      }));
   return changed;
 }
 

@@ -33,14 +33,6 @@ std::string Utc(int64_t us) {
                           absl::UTCTimeZone());
 }
 
-absl::Status Commit(intake::MessageStore* store, intake::WriteJob job) {
-  std::promise<absl::Status> done;
-  std::future<absl::Status> f = done.get_future();
-  store->SubmitJob(std::move(job),
-                   [&done](absl::Status s) { done.set_value(std::move(s)); });
-  return f.get();
-}
-
 // One step's counts (set by the job; it may run more than once, so it
 // assigns rather than adds).
 struct StepCounts {
@@ -172,7 +164,7 @@ absl::StatusOr<RetentionResult> Prune(intake::MessageStore* store,
   const size_t limit = std::max<size_t>(options.max_per_step, 1);
   while (true) {
     StepCounts counts;
-    absl::Status s = Commit(store, [&](store::WriteTxn& txn,
+    absl::Status s = store->RunJob([&](store::WriteTxn& txn,
                                        intake::AuditAppender& appender) -> absl::Status {
       counts = StepCounts();
       if (payloads) {

@@ -14,9 +14,6 @@ namespace appliance::control {
 absl::Status AppendAuditNow(intake::MessageStore* store,
                             ::hl7appliance::store::v1::AuditRecord record);
 
-// Runs `job` on the store's writer and waits for its commit.
-absl::Status RunJobNow(intake::MessageStore* store, intake::WriteJob job);
-
 }  // namespace appliance::control
 
 #endif  // APPLIANCE_CONTROL_AUDIT_WRITER_H_

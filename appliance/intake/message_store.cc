@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <future>
 #include <ctime>
 #include <utility>
 
@@ -435,6 +436,15 @@ void MessageStore::SubmitJob(WriteJob job, WriteJobCallback done) {
     }
   }
   done(absl::UnavailableError("message store is stopping"));
+}
+
+absl::Status MessageStore::RunJob(WriteJob job) {
+  // Shared, so the callback may finish with the promise after the waiter
+  // has returned.
+  auto done = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> result = done->get_future();
+  SubmitJob(std::move(job), [done](absl::Status s) { done->set_value(std::move(s)); });
+  return result.get();
 }
 
 absl::Status MessageStore::RunJobs(std::vector<PendingJob>& jobs, size_t begin,

@@ -193,6 +193,11 @@ class MessageStore {
   // once with UNAVAILABLE.
   void SubmitJob(WriteJob job, WriteJobCallback done);
 
+  // SubmitJob() and wait for the commit (or the job's error). Must not be
+  // called on the writer thread (from a job or a callback): it would wait
+  // for itself.
+  absl::Status RunJob(WriteJob job);
+
   // Commits everything queued, writes an "appliance stopped" audit record and
   // joins the writer. Idempotent.
   void Stop();

@@ -550,15 +550,6 @@ intake::WriteJob DeliveryWorker::MakeResultJob(std::shared_ptr<const Result> r) 
 
 // --- Operators -------------------------------------------------------------
 
-absl::Status DeliveryWorker::Commit(intake::WriteJob job) {
-  std::promise<absl::Status> committed;
-  std::future<absl::Status> f = committed.get_future();
-  store_->SubmitJob(std::move(job), [&committed](absl::Status s) {
-    committed.set_value(std::move(s));
-  });
-  return f.get();
-}
-
 absl::Status DeliveryWorker::HoldForOperator(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = items_.find(seq);
@@ -577,7 +568,7 @@ absl::Status DeliveryWorker::CommitOperatorChange(uint64_t seq,
                                                   int64_t now,
                                                   const OperatorChange& change,
                                                   OperatorChangeResult* result) {
-  return Commit([&](store::WriteTxn& txn,
+  return store_->RunJob([&](store::WriteTxn& txn,
                     intake::AuditAppender& audit) -> absl::Status {
     const std::string key = store::EncodeU64BE(seq);
     ASSIGN_OR_RETURN(store::Dbi pipeline, store_->Db("pipeline"));
@@ -714,7 +705,7 @@ absl::Status DeliveryWorker::Discard(uint64_t seq, const std::string& reason,
 
 absl::Status DeliveryWorker::SetPaused(bool paused, const std::string& actor) {
   const int64_t now = clock_->NowMicros();
-  absl::Status s = Commit([&](store::WriteTxn& txn,
+  absl::Status s = store_->RunJob([&](store::WriteTxn& txn,
                               intake::AuditAppender& audit) -> absl::Status {
     ASSIGN_OR_RETURN(store::Dbi meta, store_->Db("meta"));
     RETURN_IF_ERROR(txn.Put(meta, kPausedKey, paused ? "1" : "0"));

@@ -192,8 +192,6 @@ class DeliveryWorker {
   void Attempt(uint64_t seq);
   void Finish(const std::shared_ptr<const Result>& result);
   intake::WriteJob MakeResultJob(std::shared_ptr<const Result> result);
-  // Runs `job` on the store's writer and waits for its commit.
-  absl::Status Commit(intake::WriteJob job);
   // Keeps a loaded message away from the senders while an operator's change
   // commits. FAILED_PRECONDITION when it is being delivered right now.
   absl::Status HoldForOperator(uint64_t seq);

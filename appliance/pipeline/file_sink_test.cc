@@ -88,7 +88,7 @@ TEST(FileSinkTest, NewRunDoesNotOverwriteEarlierFiles) {
   EXPECT_EQ(Slurp(dir + "/" + files[0]), "first\n");
 }
 
-TEST(FileSinkTest, ConcurrentDeliveriesShareSyncsAndLoseNothing) {
+TEST(FileSinkTest, ConcurrentDeliveriesAcrossRotationsLoseNothing) {
   const std::string dir = test_util::NewTempDir("sink") + "/out";
   FakeClock clock;
   auto sink = FileSink::Open({dir, 4096}, &clock);  // Several rotations.

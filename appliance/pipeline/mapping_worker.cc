@@ -355,8 +355,7 @@ absl::StatusOr<std::string> MappingWorker::MergeWithStoredPatient(
 }
 
 absl::Status MappingWorker::RemapHeld(uint64_t seq, const std::string& actor) {
-  std::promise<absl::Status> committed;
-  store_->SubmitJob(
+  absl::Status s = store_->RunJob(
       [this, seq, actor](store::WriteTxn& txn,
                          intake::AuditAppender& audit) -> absl::Status {
         const std::string key = store::EncodeU64BE(seq);
@@ -387,9 +386,7 @@ absl::Status MappingWorker::RemapHeld(uint64_t seq, const std::string& actor) {
         r.set_message_sha256(meta.raw_sha256());
         r.set_detail("held message set back to PENDING to be mapped again");
         return audit.Append(std::move(r));
-      },
-      [&committed](absl::Status s) { committed.set_value(std::move(s)); });
-  absl::Status s = committed.get_future().get();
+      });
   if (!s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   rescan_from_ = std::min(rescan_from_, seq);

@@ -523,8 +523,7 @@ absl::StatusOr<int64_t> TerminologyStore::Commit(Edit edit,
     RowMap rows;
   };
   auto result = std::make_shared<Result>();
-  std::promise<absl::Status> committed;
-  store_->SubmitJob(
+  RETURN_IF_ERROR(store_->RunJob(
       [this, edit, actor, comment, result](
           store::WriteTxn& txn, intake::AuditAppender& audit) -> absl::Status {
         ASSIGN_OR_RETURN(store::Dbi meta, store_->Db("meta"));
@@ -584,9 +583,7 @@ absl::StatusOr<int64_t> TerminologyStore::Commit(Edit edit,
         result->unchanged = false;
         result->rows = std::move(after);
         return absl::OkStatus();
-      },
-      [&committed](absl::Status s) { committed.set_value(std::move(s)); });
-  RETURN_IF_ERROR(committed.get_future().get());
+      }));
   if (result->unchanged) return result->version;
   Publish(result->version, result->rows);
   LOG(INFO) << "terminology version " << result->version << " by " << actor
