@@ -356,6 +356,10 @@ TEST(MessageStoreStatsTest, HourBuckets) {
   EXPECT_EQ(HourBucket(1767225600000000), "2026010100");  // 2026-01-01 00:00.
   EXPECT_EQ(HourlyKey(1767225600000000 + 3599999999, "ack/AA"),
             "h/2026010100/ack/AA");
+  // The last hour is remembered: moving to another hour and back is exact.
+  EXPECT_EQ(HourBucket(1767225600000000 + 3600000000), "2026010101");
+  EXPECT_EQ(HourBucket(1767225600000000 - 1), "2025123123");
+  EXPECT_EQ(HourBucket(1767225600000000), "2026010100");
   EXPECT_EQ(LatencyBucketName(0), "latency/le/500");
   EXPECT_EQ(LatencyBucketName(501), "latency/le/1000");
   EXPECT_EQ(LatencyBucketName(99999999), "latency/le/inf");
