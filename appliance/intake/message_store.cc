@@ -26,12 +26,33 @@ constexpr const char* kDbNames[] = {"meta",     "keys",     "messages",
 // Schema migrations (appliance/store/schema.h). Sub-databases are created by
 // Env::Open; a migration that adds one only bumps the version, so that an
 // older build (which would ignore the new data) refuses the store.
-const store::Migration kMigrations[] = {
-    {1, "add the terminology sub-database (terminology/store.h)",
-     [](store::WriteTxn&) { return absl::OkStatus(); }},
-    {2, "add the patients sub-database (pipeline/patient_merge.h)",
-     [](store::WriteTxn&) { return absl::OkStatus(); }},
-};
+// Meta key: every message with a seq up to this (u64 big-endian) has its
+// dedupe key in the `dedupe` sub-database (see message_store.h).
+constexpr std::string_view kDedupeIndexedKey = "dedupe_indexed_seq";
+
+std::vector<store::Migration> Migrations(const store::Env& env) {
+  return {
+      {1, "add the terminology sub-database (terminology/store.h)",
+       [](store::WriteTxn&) { return absl::OkStatus(); }},
+      {2, "add the patients sub-database (pipeline/patient_merge.h)",
+       [](store::WriteTxn&) { return absl::OkStatus(); }},
+      {3, "write the dedupe index behind the intake (dedupe_indexed_seq)",
+       // Earlier versions indexed every message in its intake commit.
+       [&env](store::WriteTxn& txn) -> absl::Status {
+         ASSIGN_OR_RETURN(store::Dbi messages, env.GetDbi("messages"));
+         ASSIGN_OR_RETURN(store::Dbi meta, env.GetDbi("meta"));
+         ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(messages));
+         uint64_t last_seq = 0;
+         absl::StatusOr<store::KeyValue> last = c.Last();
+         if (last.ok()) {
+           ASSIGN_OR_RETURN(last_seq, store::DecodeU64BE(last->key));
+         } else if (!absl::IsNotFound(last.status())) {
+           return last.status();
+         }
+         return txn.Put(meta, kDedupeIndexedKey, store::EncodeU64BE(last_seq));
+       }},
+  };
+}
 
 const char* AckText(pb::AckCode code) {
   switch (code) {
@@ -182,11 +203,13 @@ absl::Status MessageStore::Init() {
   ASSIGN_OR_RETURN(env_, store::Env::Open(options_.data_dir, env_options));
   if (options_.read_only) return absl::OkStatus();
 
-  ASSIGN_OR_RETURN(store::SchemaState schema, store::OpenSchema(*env_, kMigrations));
+  ASSIGN_OR_RETURN(store::SchemaState schema,
+                   store::OpenSchema(*env_, Migrations(*env_)));
   if (schema.created) {
     LOG(INFO) << "created message store schema v" << schema.version;
   }
   RETURN_IF_ERROR(LoadHeads());
+  RETURN_IF_ERROR(LoadUnindexedDedupe());
 
   crypto::KeyFileOptions key_options;
   key_options.create_if_missing = options_.create_key_file;
@@ -235,6 +258,92 @@ absl::Status MessageStore::LoadHeads() {
     return last.status();
   }
   return absl::OkStatus();
+}
+
+absl::Status MessageStore::LoadUnindexedDedupe() {
+  ASSIGN_OR_RETURN(store::Dbi meta, Db("meta"));
+  ASSIGN_OR_RETURN(store::Dbi messages, Db("messages"));
+  ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
+  ASSIGN_OR_RETURN(std::optional<std::string_view> indexed,
+                   txn.Find(meta, kDedupeIndexedKey));
+  // Absent in a store created by this version before its first index job:
+  // nothing indexed yet.
+  dedupe_indexed_seq_ = 0;
+  if (indexed.has_value()) {
+    ASSIGN_OR_RETURN(dedupe_indexed_seq_, store::DecodeU64BE(*indexed));
+  }
+  ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(messages));
+  absl::StatusOr<store::KeyValue> kv =
+      c.Seek(store::EncodeU64BE(dedupe_indexed_seq_ + 1));
+  for (; kv.ok(); kv = c.Next()) {
+    pb::MessageMeta m;
+    if (!m.ParseFromArray(kv->value.data(), static_cast<int>(kv->value.size()))) {
+      return absl::DataLossError("message record does not parse");
+    }
+    if (!m.dedupe_key().empty()) unindexed_dedupe_[m.dedupe_key()] = m.seq();
+  }
+  if (!absl::IsNotFound(kv.status())) return kv.status();
+  if (!unindexed_dedupe_.empty()) {
+    LOG(INFO) << unindexed_dedupe_.size()
+              << " dedupe keys to index (messages after "
+              << dedupe_indexed_seq_ << ")";
+  }
+  return absl::OkStatus();
+}
+
+void MessageStore::QueueDedupeIndexJobLocked() {
+  if (unindexed_dedupe_.empty() || dedupe_job_queued_) return;
+  dedupe_job_queued_ = true;
+  auto upto = std::make_shared<uint64_t>(0);
+  jobs_.push_back(PendingJob{
+      [this, upto](store::WriteTxn& txn, AuditAppender&) {
+        return WriteDedupeIndex(txn, upto.get());
+      },
+      [this, upto](absl::Status s) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          dedupe_job_queued_ = false;
+        }
+        if (s.ok()) {
+          DedupeIndexed(*upto);
+        } else {
+          // The keys stay in memory (and in the messages' metadata); the
+          // next intake commit queues the job again.
+          LOG(WARNING) << "dedupe index not written: " << s;
+        }
+      },
+      std::chrono::steady_clock::now()});
+}
+
+absl::Status MessageStore::WriteDedupeIndex(store::WriteTxn& txn,
+                                            uint64_t* upto) {
+  ASSIGN_OR_RETURN(store::Dbi dedupe, Db("dedupe"));
+  ASSIGN_OR_RETURN(store::Dbi meta, Db("meta"));
+  // Keys in order: the inserts walk the B-tree from left to right.
+  std::vector<const std::pair<const std::string, uint64_t>*> entries;
+  entries.reserve(unindexed_dedupe_.size());
+  for (const auto& entry : unindexed_dedupe_) entries.push_back(&entry);
+  std::sort(entries.begin(), entries.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* entry : entries) {
+    RETURN_IF_ERROR(
+        txn.Put(dedupe, entry->first, store::EncodeU64BE(entry->second)));
+  }
+  // Jobs run on the writer thread between intake commits, so every message
+  // committed so far has its key in unindexed_dedupe_ or in `dedupe`.
+  *upto = heads_.next_message_seq - 1;
+  return txn.Put(meta, kDedupeIndexedKey, store::EncodeU64BE(*upto));
+}
+
+void MessageStore::DedupeIndexed(uint64_t upto) {
+  dedupe_indexed_seq_ = std::max(dedupe_indexed_seq_, upto);
+  for (auto it = unindexed_dedupe_.begin(); it != unindexed_dedupe_.end();) {
+    if (it->second <= upto) {
+      it = unindexed_dedupe_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 absl::Status MessageStore::LoadOrCreateDataKey() {
@@ -505,6 +614,7 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
   std::map<std::string, uint64_t> counter_delta = latency_carry_;
   std::map<std::string, uint64_t> last_seen;  // "last/<type>" -> time (us).
   const int64_t now = clock_->NowMicros();
+  batch_dedupe_.clear();  // A retried body starts again.
 
   for (Pending& p : batch) {
     const IntakeRequest& req = p.request;
@@ -513,10 +623,24 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
                                   ? std::string("unknown")
                                   : req.meta.message_type();
     if (!req.dedupe_key.empty()) {
-      ASSIGN_OR_RETURN(std::optional<std::string_view> first,
-                       txn.Find(dedupe, req.dedupe_key));
+      // The first message may be in this batch, committed but not yet
+      // indexed, or indexed.
+      std::optional<uint64_t> first;
+      if (auto it = batch_dedupe_.find(req.dedupe_key);
+          it != batch_dedupe_.end()) {
+        first = it->second;
+      } else if (auto it = unindexed_dedupe_.find(req.dedupe_key);
+                 it != unindexed_dedupe_.end()) {
+        first = it->second;
+      } else {
+        ASSIGN_OR_RETURN(std::optional<std::string_view> indexed,
+                         txn.Find(dedupe, req.dedupe_key));
+        if (indexed.has_value()) {
+          ASSIGN_OR_RETURN(first, store::DecodeU64BE(*indexed));
+        }
+      }
       if (first.has_value()) {
-        ASSIGN_OR_RETURN(uint64_t seq, store::DecodeU64BE(*first));
+        const uint64_t seq = *first;
         ASSIGN_OR_RETURN(std::string_view stored,
                          txn.Get(messages, store::EncodeU64BE(seq)));
         pb::MessageMeta meta;
@@ -570,11 +694,13 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
     // pages completely instead of splitting them half-full, so the commit
     // writes fewer pages (see WriteTxn::Put).
     RETURN_IF_ERROR(txn.Put(payloads, key, sealed, store::PutMode::kAppend));
+    if (!req.dedupe_key.empty()) {
+      // Indexed in `dedupe` by a later job (see message_store.h).
+      meta.set_dedupe_key(req.dedupe_key);
+      batch_dedupe_.emplace(req.dedupe_key, seq);
+    }
     RETURN_IF_ERROR(
         txn.Put(messages, key, Serialize(meta), store::PutMode::kAppend));
-    if (!req.dedupe_key.empty()) {
-      RETURN_IF_ERROR(txn.Put(dedupe, req.dedupe_key, key));
-    }
     if (accepted) {
       pb::PipelineEntry entry;
       entry.set_seq(seq);
@@ -736,6 +862,7 @@ void MessageStore::WriterLoop() {
       CommitIntakeBatch(batch, results);
       std::lock_guard<std::mutex> lock(mu_);
       last_intake_ = std::chrono::steady_clock::now();
+      QueueDedupeIndexJobLocked();
     }
     if (!jobs.empty()) CommitJobs(jobs);
   }
@@ -754,6 +881,8 @@ void MessageStore::CommitIntakeBatch(std::vector<Pending>& batch,
   if (status.ok()) {
     heads_ = heads;
     latency_carry_.clear();
+    unindexed_dedupe_.merge(batch_dedupe_);
+    batch_dedupe_.clear();
     CarryLatencies(batch, clock_->NowMicros());
     commits_++;
     if (!healthy_.exchange(true)) LOG(INFO) << "message store commits again";

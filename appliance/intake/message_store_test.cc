@@ -11,8 +11,10 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "appliance/base/status_macros.h"
 #include "appliance/base/test_util.h"
 #include "appliance/crypto/hash.h"
+#include "appliance/store/keys.h"
 #include "gtest/gtest.h"
 
 namespace appliance::intake {
@@ -177,6 +179,177 @@ TEST(MessageStoreTest, DuplicateGetsFirstCodeAndNoSecondPipelineEntry) {
   absl::StatusOr<IntakeResult> r3 = SubmitAndWait(**store, std::move(other));
   EXPECT_FALSE(r3->duplicate);
   EXPECT_EQ(r3->seq, 2u);
+}
+
+// Opens the data directory of a stopped store directly (all sub-databases).
+std::unique_ptr<store::Env> OpenRawEnv(const std::string& dir) {
+  store::EnvOptions o;
+  o.db_names = {"meta",     "keys",     "messages", "payloads",
+                "dedupe",   "pipeline", "audit",    "counters",
+                "bundles",  "terminology", "patients"};
+  o.create_if_missing = false;
+  absl::StatusOr<std::unique_ptr<store::Env>> env =
+      store::Env::Open(dir + "/data", o);
+  EXPECT_TRUE(env.ok()) << env.status();
+  return env.ok() ? std::move(*env) : nullptr;
+}
+
+// The `dedupe` entry of `control_id` (sender LAB/HOSP) and the meta key
+// "dedupe_indexed_seq", as stored.
+std::pair<std::optional<uint64_t>, std::optional<uint64_t>> StoredDedupe(
+    store::Env& env, const std::string& control_id) {
+  std::pair<std::optional<uint64_t>, std::optional<uint64_t>> out;
+  auto txn = env.BeginRead();
+  EXPECT_TRUE(txn.ok());
+  auto found = txn->Find(*env.GetDbi("dedupe"),
+                         DedupeKey("LAB", "HOSP", control_id));
+  if (found.ok() && found->has_value()) out.first = *store::DecodeU64BE(**found);
+  auto indexed = txn->Find(*env.GetDbi("meta"), "dedupe_indexed_seq");
+  if (indexed.ok() && indexed->has_value()) {
+    out.second = *store::DecodeU64BE(**indexed);
+  }
+  return out;
+}
+
+TEST(MessageStoreTest, DedupeIndexIsWrittenBehindTheIntake) {
+  const std::string dir = test_util::NewTempDir("dedupe_index");
+  FakeClock clock;
+  {
+    auto store = MessageStore::Open(Options(dir), &clock);
+    ASSERT_TRUE(store.ok());
+    for (int i = 1; i <= 3; ++i) {
+      ASSERT_TRUE(SubmitAndWait(**store, Request("I" + std::to_string(i),
+                                                 pb::ACK_CODE_ACCEPT, "raw"))
+                      .ok());
+    }
+    // The key is kept with the message, for a rebuild after a crash.
+    EXPECT_EQ((*store)->GetMessage(2)->dedupe_key(),
+              DedupeKey("LAB", "HOSP", "I2"));
+    // The index job runs once the intake has been quiet for a moment.
+    std::optional<uint64_t> indexed;
+    for (int i = 0; i < 200 && indexed.value_or(0) < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      indexed = StoredDedupe((*store)->env(), "I3").second;
+    }
+    EXPECT_EQ(indexed, std::optional<uint64_t>(3));
+  }
+  std::unique_ptr<store::Env> env = OpenRawEnv(dir);
+  ASSERT_NE(env, nullptr);
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(StoredDedupe(*env, "I" + std::to_string(i)).first,
+              std::optional<uint64_t>(i));
+  }
+}
+
+TEST(MessageStoreTest, RepeatsWithinOneBatchAreDuplicates) {
+  const std::string dir = test_util::NewTempDir("dup_batch");
+  FakeClock clock;
+  auto store = MessageStore::Open(Options(dir), &clock);
+  ASSERT_TRUE(store.ok());
+  // Submitted without waiting: most land in the same group commit.
+  constexpr int kCopies = 20;
+  std::vector<std::promise<absl::StatusOr<IntakeResult>>> done(kCopies);
+  for (int i = 0; i < kCopies; ++i) {
+    (*store)->Submit(Request("B1", pb::ACK_CODE_ACCEPT, "same"),
+                     [&done, i](absl::StatusOr<IntakeResult> r) {
+                       done[i].set_value(std::move(r));
+                     });
+  }
+  int duplicates = 0;
+  for (int i = 0; i < kCopies; ++i) {
+    absl::StatusOr<IntakeResult> r = done[i].get_future().get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->seq, 1u);
+    duplicates += r->duplicate;
+  }
+  EXPECT_EQ(duplicates, kCopies - 1);
+  EXPECT_EQ((*store)->Summarize()->messages, 1u);
+  EXPECT_EQ((*store)->GetMessage(1)->duplicates(), kCopies - 1u);
+}
+
+TEST(MessageStoreTest, RepeatOfAMessageNotYetIndexedIsFoundAfterACrash) {
+  const std::string dir = test_util::NewTempDir("dup_crash");
+  FakeClock clock;
+  {
+    auto store = MessageStore::Open(Options(dir), &clock);
+    ASSERT_TRUE(store.ok());
+    for (const char* id : {"K1", "K2", "K3"}) {
+      ASSERT_TRUE(
+          SubmitAndWait(**store, Request(id, pb::ACK_CODE_ACCEPT, "raw")).ok());
+    }
+  }
+  {
+    // The state of a crash after the intake commit of K2 and K3 and before
+    // the job that indexes them: not in `dedupe`, indexed up to seq 1.
+    std::unique_ptr<store::Env> env = OpenRawEnv(dir);
+    ASSERT_NE(env, nullptr);
+    ASSERT_TRUE(store::RunInWriteTxn(*env, [&](store::WriteTxn& txn) {
+                  for (const char* id : {"K2", "K3"}) {
+                    RETURN_IF_ERROR(txn.Delete(*env->GetDbi("dedupe"),
+                                               DedupeKey("LAB", "HOSP", id)));
+                  }
+                  return txn.Put(*env->GetDbi("meta"), "dedupe_indexed_seq",
+                                 store::EncodeU64BE(1));
+                }).ok());
+    EXPECT_EQ(StoredDedupe(*env, "K2").first, std::nullopt);
+  }
+  {
+    auto store = MessageStore::Open(Options(dir), &clock);
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (uint64_t seq : {3u, 1u, 2u}) {
+      absl::StatusOr<IntakeResult> r = SubmitAndWait(
+          **store, Request("K" + std::to_string(seq), pb::ACK_CODE_ACCEPT,
+                           "raw"));
+      ASSERT_TRUE(r.ok());
+      EXPECT_TRUE(r->duplicate) << seq;
+      EXPECT_EQ(r->seq, seq);
+    }
+    EXPECT_EQ((*store)->Summarize()->messages, 3u);
+  }
+  // The reopened store indexed them again.
+  std::unique_ptr<store::Env> env = OpenRawEnv(dir);
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ(StoredDedupe(*env, "K2").first, std::optional<uint64_t>(2));
+  EXPECT_EQ(StoredDedupe(*env, "K3").first, std::optional<uint64_t>(3));
+  EXPECT_EQ(StoredDedupe(*env, "K3").second, std::optional<uint64_t>(3));
+}
+
+TEST(MessageStoreTest, SchemaThreeStoreKeepsItsDedupeIndex) {
+  const std::string dir = test_util::NewTempDir("dedupe_v3");
+  FakeClock clock;
+  {
+    auto store = MessageStore::Open(Options(dir), &clock);
+    ASSERT_TRUE(store.ok());
+    for (const char* id : {"V1", "V2"}) {
+      ASSERT_TRUE(
+          SubmitAndWait(**store, Request(id, pb::ACK_CODE_ACCEPT, "raw")).ok());
+    }
+  }
+  {
+    // A store of schema version 3 indexed every message in its intake
+    // commit and had no "dedupe_indexed_seq".
+    std::unique_ptr<store::Env> env = OpenRawEnv(dir);
+    ASSERT_NE(env, nullptr);
+    ASSERT_TRUE(store::RunInWriteTxn(*env, [&](store::WriteTxn& txn) {
+                  RETURN_IF_ERROR(txn.Delete(*env->GetDbi("meta"),
+                                             "dedupe_indexed_seq"));
+                  return txn.Put(*env->GetDbi("meta"), "schema_version",
+                                 store::EncodeU32BE(3));
+                }).ok());
+  }
+  {
+    std::unique_ptr<store::Env> env = OpenRawEnv(dir);
+    EXPECT_EQ(StoredDedupe(*env, "V2").second, std::nullopt);
+  }
+  auto store = MessageStore::Open(Options(dir), &clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(StoredDedupe((*store)->env(), "V2").second,
+            std::optional<uint64_t>(2));
+  absl::StatusOr<IntakeResult> r =
+      SubmitAndWait(**store, Request("V2", pb::ACK_CODE_ACCEPT, "raw"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->duplicate);
+  EXPECT_EQ(r->seq, 2u);
 }
 
 TEST(MessageStoreTest, RejectedAndErrorMessagesAreStoredButNotQueued) {
