@@ -29,6 +29,7 @@
 #include "appliance/fhir/terminology.h"
 #include "appliance/intake/intake.h"
 #include "appliance/intake/message_store.h"
+#include "appliance/intake/mllp_handler.h"
 #include "appliance/mllp/handler.h"
 #include "appliance/mllp/server.h"
 #include "appliance/ops/intake_metrics.h"
@@ -98,40 +99,6 @@ const char kUsage[] =
     "  --ready_file=FILE        write \"mllp_port=N\", \"http_port=N\" and\n"
     "                           \"grpc_port=N\" lines\n"
     "                           here once listening\n";
-
-// Adapts the MLLP server's callbacks to the intake (which knows no sockets).
-class IntakeFrameHandler final : public mllp::FrameHandler {
- public:
-  explicit IntakeFrameHandler(intake::Intake* intake) : intake_(intake) {}
-
-  void OnFrame(const mllp::PeerInfo& peer, std::string payload,
-               mllp::Responder respond) override {
-    intake_->OnMessage(Peer(peer), std::move(payload),
-                       [respond](std::string ack, bool close) {
-                         respond(mllp::Response{std::move(ack), close});
-                       });
-  }
-
-  void OnTlsRefused(const mllp::PeerInfo& peer,
-                    const std::string& reason) override {
-    intake_->OnTlsRefused(Peer(peer), reason);
-  }
-
-  void OnOversized(const mllp::PeerInfo& peer, std::string prefix,
-                   mllp::Responder respond) override {
-    intake_->OnOversized(Peer(peer), std::move(prefix),
-                         [respond](std::string ack, bool) {
-                           respond(mllp::Response{std::move(ack), true});
-                         });
-  }
-
- private:
-  static intake::PeerContext Peer(const mllp::PeerInfo& p) {
-    return intake::PeerContext{absl::StrCat(p.address, ":", p.port),
-                               p.tls_subject};
-  }
-  intake::Intake* const intake_;  // Not owned; outlives the server.
-};
 
 void WriteDeliveryMetrics(const pipeline::DeliveryWorker& delivery,
                           ops::MetricsWriter& w) {
@@ -383,7 +350,7 @@ int Run(config::FlagMap flags) {
   intake_options.observer = &intake_metrics;
   intake_options.on_accepted = [&mapper] { mapper.Notify(); };
   intake::Intake intake(store->get(), clock, intake_options);
-  IntakeFrameHandler handler(&intake);
+  intake::IntakeFrameHandler handler(&intake);
 
   mllp::ServerOptions server_options;
   const auto& m = cfg->mllp();
