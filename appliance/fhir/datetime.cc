@@ -16,9 +16,19 @@ void Append2(int v, std::string* out) {
 }
 
 void AppendDate(const hl7::DateTime& dt, std::string* out) {
-  char buf[8];
-  snprintf(buf, sizeof(buf), "%04d", dt.year);
-  out->append(buf);
+  // The year as "%04d" would print it, without snprintf (a date is
+  // converted for nearly every resource).
+  if (dt.year >= 0 && dt.year <= 9999) {
+    const char digits[4] = {static_cast<char>('0' + dt.year / 1000),
+                            static_cast<char>('0' + dt.year / 100 % 10),
+                            static_cast<char>('0' + dt.year / 10 % 10),
+                            static_cast<char>('0' + dt.year % 10)};
+    out->append(digits, 4);
+  } else {
+    char buf[16];
+    snprintf(buf, sizeof(buf), "%04d", dt.year);
+    out->append(buf);
+  }
   if (dt.month < 0) return;
   out->push_back('-');
   Append2(dt.month, out);

@@ -210,25 +210,7 @@ char* EscapeTo(std::string_view s, char* p) {
   return p;
 }
 
-// Copies n bytes to p and returns p + n. Keys and fragments are short: a
-// call to memcpy costs more than copying them here with fixed-size copies
-// (which compile to plain loads and stores), the last one overlapping the
-// one before.
-inline char* CopyBytes(char* p, const char* src, size_t n) {
-  if (n >= 16) {
-    for (size_t i = 0; i + 16 < n; i += 16) memcpy(p + i, src + i, 16);
-    memcpy(p + n - 16, src + n - 16, 16);
-  } else if (n >= 8) {
-    memcpy(p, src, 8);
-    memcpy(p + n - 8, src + n - 8, 8);
-  } else if (n >= 4) {
-    memcpy(p, src, 4);
-    memcpy(p + n - 4, src + n - 4, 4);
-  } else {
-    for (size_t i = 0; i < n; ++i) p[i] = src[i];
-  }
-  return p + n;
-}
+using json_internal::CopyBytes;
 
 // Appends compact JSON `json` to `*out` indented as the pretty writer would
 // write the same tokens at `depth` (JSON.stringify(v, null, 2)): a newline
@@ -491,11 +473,6 @@ void JsonWriter::RawJson(std::string_view json) {
 void JsonWriter::RawBegin() {
   assert(!pretty_);
   Commit(BeginToken(0));
-}
-
-void JsonWriter::Raw(std::string_view json) {
-  if (out_->size() - len_ < json.size()) Grow(json.size());
-  Commit(CopyBytes(out_->data() + len_, json.data(), json.size()));
 }
 
 void JsonWriter::Raw(std::initializer_list<std::string_view> json) {

@@ -20,11 +20,36 @@
 #define APPLIANCE_FHIR_JSON_WRITER_H_
 
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 
 namespace appliance::fhir {
+
+namespace json_internal {
+
+// Copies n bytes to p and returns p + n. Keys and fragments are short: a
+// call to memcpy costs more than copying them here with fixed-size copies
+// (which compile to plain loads and stores), the last one overlapping the
+// one before. Inline, a copy of a constant size is a few stores.
+inline char* CopyBytes(char* p, const char* src, size_t n) {
+  if (n >= 16) {
+    for (size_t i = 0; i + 16 < n; i += 16) memcpy(p + i, src + i, 16);
+    memcpy(p + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    memcpy(p, src, 8);
+    memcpy(p + n - 8, src + n - 8, 8);
+  } else if (n >= 4) {
+    memcpy(p, src, 4);
+    memcpy(p + n - 4, src + n - 4, 4);
+  } else {
+    for (size_t i = 0; i < n; ++i) p[i] = src[i];
+  }
+  return p + n;
+}
+
+}  // namespace json_internal
 
 class JsonWriter {
  public:
@@ -101,7 +126,17 @@ class JsonWriter {
   // comma is already written: close with EndObject()/EndArray() first). The
   // bytes are then the same as writing the same tokens one by one.
   void RawBegin();
-  void Raw(std::string_view json);
+  // Raw(a, b, ...) appends the pieces in order (anything std::string_view
+  // can be made from) with one room check. It is written inline: the size
+  // of a string constant is then known where it is called, and its copy
+  // compiles to a few stores (a template of a resource is mostly such
+  // pieces, and a call per piece or a loop over them cost several times
+  // more).
+  template <typename... Pieces>
+  [[gnu::always_inline]] void Raw(const Pieces&... pieces) {
+    static_assert(sizeof...(Pieces) > 0);
+    AppendViews(std::string_view(pieces)...);
+  }
   void Raw(std::initializer_list<std::string_view> json);
   void RawEscaped(std::string_view utf8);
   void RawString(std::string_view utf8);
@@ -144,6 +179,16 @@ class JsonWriter {
   }
   // Makes `*out_` at least `len_ + n` bytes long (zero-filled room).
   void Grow(size_t n);
+  // Always inline (GCC leaves calls with many pieces out of line): the
+  // point is that the sizes of constants are known at the copy.
+  template <typename... Views>
+  [[gnu::always_inline]] void AppendViews(Views... views) {
+    const size_t size = (views.size() + ...);
+    if (out_->size() - len_ < size) Grow(size);
+    char* p = out_->data() + len_;
+    ((p = json_internal::CopyBytes(p, views.data(), views.size())), ...);
+    Commit(p);
+  }
   char* WriteKey(char* p, std::string_view key) const;
   // Opens (`open` '{' or '[') or closes a container.
   void Open(char open);

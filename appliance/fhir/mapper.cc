@@ -1,5 +1,6 @@
 #include "appliance/fhir/mapper.h"
 
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -32,7 +33,9 @@ void MapResult::Clear() {
 
 Mapper::Mapper(MapperOptions options,
                std::shared_ptr<const Terminology> terminology)
-    : options_(std::move(options)), terminology_(std::move(terminology)) {}
+    : options_(std::move(options)),
+      terminology_(std::move(terminology)),
+      concepts_(std::make_shared<internal::ConceptCache>(terminology_.get())) {}
 
 absl::Status Mapper::Map(const hl7::Message& message, MapResult* result) const {
   // Storage reuse: the Bundle and the entries of the previous message go
@@ -48,7 +51,8 @@ absl::Status Mapper::Map(const hl7::Message& message, MapResult* result) const {
   const hl7::Delimiters& d = message.delimiters();
   const std::string_view type = hl7::Piece(message.msh(9), d.component, 1);
   const std::string_view event = hl7::Piece(message.msh(9), d.component, 2);
-  internal::Context c(message, options_, *terminology_, result);
+  internal::Context c(message, options_, *terminology_, concepts_.get(),
+                      result);
   if (hl7::CharsetOf(message.charset()) == hl7::Charset::kUnsupported) {
     hl7::Location msh18;
     msh18.segment = "MSH";

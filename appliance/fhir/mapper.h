@@ -10,7 +10,10 @@
 // sets MapResult::hold: the message should go to an operator rather than the
 // EHR.
 //
-// A Mapper is immutable and thread-safe; it holds a terminology snapshot.
+// A Mapper is thread-safe; it holds a terminology snapshot and, for it, a
+// bounded cache of the coded elements it has written (internal::ConceptCache:
+// analysers repeat the same codes in every message). The cache changes no
+// output.
 #ifndef APPLIANCE_FHIR_MAPPER_H_
 #define APPLIANCE_FHIR_MAPPER_H_
 
@@ -25,6 +28,10 @@
 #include "appliance/hl7/message.h"
 
 namespace appliance::fhir {
+
+namespace internal {
+class ConceptCache;
+}  // namespace internal
 
 // Which order number keys ServiceRequest and DiagnosticReport ids.
 enum class OrderKeyPolicy {
@@ -112,6 +119,8 @@ class Mapper {
  private:
   MapperOptions options_;
   std::shared_ptr<const Terminology> terminology_;
+  // For terminology_; shared by copies of the Mapper (it is thread-safe).
+  std::shared_ptr<internal::ConceptCache> concepts_;
 };
 
 }  // namespace appliance::fhir

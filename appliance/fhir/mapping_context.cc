@@ -50,10 +50,12 @@ SegmentRef FindFirst(const hl7::Message& m, std::string_view name) {
 }
 
 Context::Context(const hl7::Message& message, const MapperOptions& options,
-                 const Terminology& terminology, MapResult* result)
+                 const Terminology& terminology, ConceptCache* concepts,
+                 MapResult* result)
     : message_(message),
       options_(options),
       terminology_(terminology),
+      concepts_(concepts),
       result_(result),
       d_(message.delimiters()),
       charset_(hl7::CharsetOf(message.charset())),
@@ -97,6 +99,10 @@ bool NeedsDecoding(std::string_view s, char escape) {
 
 }  // namespace
 
+bool Context::IsPlain(std::string_view raw) const {
+  return !NeedsDecoding(raw, d_.escape);
+}
+
 std::string_view Context::TextView(std::string_view raw) {
   if (raw.empty() || hl7::IsNull(raw)) return std::string_view();
   if (!NeedsDecoding(raw, d_.escape)) return raw;
@@ -127,9 +133,19 @@ void Context::AddEntry(std::string_view type, std::string_view id,
   std::vector<MappedEntry>& entries = result_->entries;
   if (entry_count_ == entries.size()) entries.emplace_back();
   MappedEntry& e = entries[entry_count_++];
-  e.resource_type.assign(type.data(), type.size());
-  e.id.assign(id.data(), id.size());
-  e.method.assign(method.data(), method.size());
+  // The strings usually held the same kind of entry in the previous message:
+  // a text of the same size is copied over (std::string::assign is a general
+  // replace, several times the cost).
+  auto set = [](std::string& s, std::string_view v) {
+    if (s.size() == v.size()) {
+      if (!v.empty()) memcpy(s.data(), v.data(), v.size());
+    } else {
+      s.assign(v.data(), v.size());
+    }
+  };
+  set(e.resource_type, type);
+  set(e.id, id);
+  set(e.method, method);
 }
 
 void Context::AddFinding(FindingSeverity severity, hl7::Location location,
@@ -168,24 +184,37 @@ ResourceId Context::IdOfParts(
   return id;
 }
 
-bool Context::DateTime(std::string_view dtm, const hl7::Location& loc,
-                       std::string* out) {
+bool Context::ConvertDateTime(std::string_view dtm) {
   // Lab messages repeat one time stamp many times (OBR-7 and the OBX-14 of
   // every result), and the conversion depends only on the text and the
   // options: the last result is kept and reused.
-  if (!last_datetime_in_.empty() && dtm == last_datetime_in_) {
-    *out = last_datetime_out_;
-    return true;
-  }
+  if (!last_datetime_in_.empty() && dtm == last_datetime_in_) return true;
   auto r = ToFhirDateTime(dtm, options_.site_time_zone);
-  if (!r.ok()) {
+  if (!r.ok()) return false;
+  last_datetime_out_ = std::move(*r);
+  last_datetime_in_.assign(dtm.data(), dtm.size());
+  return true;
+}
+
+bool Context::DateTime(std::string_view dtm, const hl7::Location& loc,
+                       std::string* out) {
+  if (!ConvertDateTime(dtm)) {
     AddFinding(FindingSeverity::kWarning, loc, "invalid-datetime",
                "not a valid HL7 date/time; left out");
     return false;
   }
-  *out = std::move(*r);
-  last_datetime_in_.assign(dtm.data(), dtm.size());
-  last_datetime_out_ = *out;
+  *out = last_datetime_out_;
+  return true;
+}
+
+bool Context::DateTimeView(std::string_view dtm, const FieldRef& where,
+                           std::string_view* out) {
+  if (!ConvertDateTime(dtm)) {
+    AddFinding(FindingSeverity::kWarning, where.location(), "invalid-datetime",
+               "not a valid HL7 date/time; left out");
+    return false;
+  }
+  *out = last_datetime_out_;
   return true;
 }
 
@@ -215,6 +244,64 @@ bool Context::Date(std::string_view dt, const hl7::Location& loc,
 
 Concept Context::MakeConcept(std::string_view raw, const hl7::Location& loc,
                              char sep) {
+  std::string finding;
+  Concept c = BuildConcept(raw, sep, &finding);
+  ReportConcept(finding, loc);
+  return c;
+}
+
+void Context::ReportConcept(std::string_view finding,
+                            const hl7::Location& loc) {
+  if (finding.empty()) return;
+  AddFinding(FindingSeverity::kWarning, loc, "unmapped-code",
+             std::string(finding));
+  if (options_.unmapped_policy == UnmappedPolicy::kHold) {
+    Hold(std::string(finding));
+  }
+}
+
+void Context::RenderConcept(std::string_view raw, const FieldRef& where,
+                            char sep, RenderedConcept* out) {
+  // The key: separator, facility (with its length, so that the two parts
+  // cannot run into each other) and the raw field; only for fields that
+  // need no decoding (see ConceptCache).
+  char key[ConceptCache::kMaxKeySize];
+  size_t key_size = 0;
+  const size_t facility_size = facility_.size();
+  const bool cacheable =
+      concepts_ != nullptr &&
+      2 + sizeof(facility_size) + facility_size + raw.size() <= sizeof(key) &&
+      !NeedsDecoding(raw, d_.escape);
+  if (cacheable) {
+    key[key_size++] = sep;
+    memcpy(key + key_size, &facility_size, sizeof(facility_size));
+    key_size += sizeof(facility_size);
+    memcpy(key + key_size, facility_.data(), facility_size);
+    key_size += facility_size;
+    memcpy(key + key_size, raw.data(), raw.size());
+    key_size += raw.size();
+    if (concepts_->Lookup(std::string_view(key, key_size), out)) {
+      if (!out->finding.empty()) ReportConcept(out->finding, where.location());
+      return;
+    }
+  }
+  out->finding.clear();
+  const Concept c = BuildConcept(raw, sep, &out->finding);
+  out->json.clear();
+  {
+    JsonWriter w(&out->json);
+    w.RawBegin();
+    AppendConcept(w, ConceptOrUnknown(c));
+    w.RawEnd();
+  }
+  out->empty = c.empty();
+  out->unmapped = c.unmapped;
+  if (cacheable) concepts_->Insert(std::string_view(key, key_size), *out);
+  if (!out->finding.empty()) ReportConcept(out->finding, where.location());
+}
+
+Concept Context::BuildConcept(std::string_view raw, char sep,
+                              std::string* finding) {
   Concept c;
   if (raw.empty() || hl7::IsNull(raw)) return c;
   // CWE: code ^ display ^ system ^ alternate code ^ display ^ system ^
@@ -286,8 +373,7 @@ Concept Context::MakeConcept(std::string_view raw, const hl7::Location& loc,
       text += unmapped_codes[k];
     }
     text += " has no terminology mapping; kept as sent";
-    AddFinding(FindingSeverity::kWarning, loc, "unmapped-code", text);
-    if (options_.unmapped_policy == UnmappedPolicy::kHold) Hold(text);
+    *finding = std::move(text);
   }
   return c;
 }
@@ -304,12 +390,6 @@ void WriteCoding(JsonWriter& w, const Coding& c) {
 void WriteCoding(JsonWriter& w, const CodingView& c) {
   w.RawBegin();
   AppendCoding(w, c);
-  w.RawEnd();
-}
-
-void WriteConcept(JsonWriter& w, const Concept& c) {
-  w.RawBegin();
-  AppendConcept(w, c);
   w.RawEnd();
 }
 
@@ -352,7 +432,7 @@ void AppendConcept(JsonWriter& w, const Concept& c) {
 
 void WriteReference(JsonWriter& w, std::string_view key, std::string_view id) {
   w.RawBegin();
-  w.Raw({"\"", key, R"(":{"reference":"urn:uuid:)", id, "\"}"});
+  w.Raw("\"", key, R"(":{"reference":"urn:uuid:)", id, "\"}");
   w.RawEnd();
 }
 
@@ -385,17 +465,17 @@ void WriteIdentifier(JsonWriter& w, std::string_view system,
   w.RawBegin();
   std::string_view before = "{";
   if (!type_code.empty()) {
-    w.Raw({R"({"type":{"coding":[{"system":")", kV2_0203, R"(","code":)"});
+    w.Raw(R"({"type":{"coding":[{"system":")", kV2_0203, R"(","code":)");
     w.RawString(type_code);
     w.Raw("}]}");
     before = ",";
   }
   if (!system.empty()) {
-    w.Raw({before, R"("system":)"});
+    w.Raw(before, R"("system":)");
     w.RawString(system);
     before = ",";
   }
-  w.Raw({before, R"("value":)"});
+  w.Raw(before, R"("value":)");
   w.RawString(value);
   w.Raw("}");
   w.RawEnd();
@@ -404,6 +484,7 @@ void WriteIdentifier(JsonWriter& w, std::string_view system,
 std::string QueryEscape(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
+  out.reserve(s.size() + 8);  // One allocation for most values.
   for (char ch : s) {
     const auto b = static_cast<unsigned char>(ch);
     if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
@@ -436,14 +517,25 @@ void EndBundle(Context& c) {
   c.result()->bundle.push_back('\n');
 }
 
+void AppendEntryHead(JsonWriter& w, std::string_view type, std::string_view id,
+                     bool write_id) {
+  // Ids are hex and types constants: no escaping needed.
+  w.Raw(R"({"fullUrl":"urn:uuid:)", id, R"(","resource":{"resourceType":")",
+        type, "\"");
+  if (write_id) w.Raw(R"(,"id":")", id, "\"");
+}
+
+void AppendEntryPutEnd(Context& c, std::string_view type, std::string_view id) {
+  // Closes the resource, then the request and the entry.
+  c.w().Raw(R"(},"request":{"method":"PUT","url":")", type, "/", id, "\"}}");
+  c.AddEntry(type, id, "PUT");
+}
+
 void BeginEntry(Context& c, std::string_view type, std::string_view id,
                 bool write_id) {
-  // Ids are hex and types constants: no escaping needed.
   JsonWriter& w = c.w();
   w.RawBegin();
-  w.Raw({R"({"fullUrl":"urn:uuid:)", id, R"(","resource":{"resourceType":")",
-         type, "\""});
-  if (write_id) w.Raw({R"(,"id":")", id, "\""});
+  AppendEntryHead(w, type, id, write_id);
   w.RawEnd(/*depth_change=*/2);  // Entry and resource open.
 }
 
@@ -451,7 +543,7 @@ void EndEntryPut(Context& c, std::string_view type, std::string_view id) {
   JsonWriter& w = c.w();
   w.EndObject();  // resource
   w.RawBegin();
-  w.Raw({R"("request":{"method":"PUT","url":")", type, "/", id, "\"}}"});
+  w.Raw(R"("request":{"method":"PUT","url":")", type, "/", id, "\"}}");
   w.RawEnd(/*depth_change=*/-1);  // Entry closed.
   c.AddEntry(type, id, "PUT");
 }
@@ -462,7 +554,7 @@ void EndEntryConditionalCreate(Context& c, std::string_view type,
   JsonWriter& w = c.w();
   w.EndObject();  // resource
   w.RawBegin();
-  w.Raw({R"("request":{"method":"POST","url":")", type, R"(","ifNoneExist":)"});
+  w.Raw(R"("request":{"method":"POST","url":")", type, R"(","ifNoneExist":)");
   w.RawString(if_none_exist);
   w.Raw("}}");
   w.RawEnd(/*depth_change=*/-1);  // Entry closed.
@@ -895,8 +987,9 @@ void WriteServiceRequestEntry(Context& c, const SegmentRef& orc,
                               const std::vector<SegmentRef>& notes,
                               const std::vector<std::string>& specimen_ids) {
   JsonWriter& w = c.w();
-  const Concept code =
-      c.MakeConcept(obr.segment.field(4), Loc("OBR", obr.occurrence, 4));
+  RenderedConcept code;
+  c.RenderConcept(obr.segment.field(4), FieldRef{"OBR", obr.occurrence, 4},
+                  &code);
   BeginEntry(c, "ServiceRequest", id, true);
   if (code.unmapped) WriteUnmappedTag(w);
   if (!order.placer_id.empty() || !order.filler_id.empty()) {
@@ -930,7 +1023,7 @@ void WriteServiceRequestEntry(Context& c, const SegmentRef& orc,
     if (priority != nullptr) w.Member("priority", priority);
   }
   w.Key("code");
-  WriteConcept(w, ConceptOrUnknown(code));
+  w.RawJson(code.json);
   WriteReference(w, "subject", patient.id);
   if (encounter != nullptr) WriteReference(w, "encounter", encounter->id);
   std::string authored;
@@ -978,7 +1071,7 @@ void WriteSpecimenEntry(Context& c, const SegmentRef* spm,
                         const PatientKey& patient,
                         const std::string& service_request_id) {
   JsonWriter& w = c.w();
-  Concept type;
+  RenderedConcept type;  // Empty unless SPM-4 or OBR-15 has one.
   std::string collected;
   std::string received;
   std::string placer;
@@ -988,7 +1081,7 @@ void WriteSpecimenEntry(Context& c, const SegmentRef* spm,
     // SPM-2 is EIP: placer EI ^ filler EI (EI parts are subcomponents).
     placer = c.Text(c.Sub(c.Comp(s.field(2), 1), 1));
     filler = c.Text(c.Sub(c.Comp(s.field(2), 2), 1));
-    type = c.MakeConcept(s.field(4), Loc("SPM", spm->occurrence, 4));
+    c.RenderConcept(s.field(4), FieldRef{"SPM", spm->occurrence, 4}, &type);
     const std::string_view start = c.Sub(c.Comp(s.field(17), 1), 1);
     if (!start.empty()) {
       c.DateTime(start, Loc("SPM", spm->occurrence, 17), &collected);
@@ -1002,8 +1095,8 @@ void WriteSpecimenEntry(Context& c, const SegmentRef* spm,
     // subcomponents) and OBR-7 collection time.
     const std::string_view source = c.Comp(obr.segment.field(15), 1);
     if (!source.empty()) {
-      type = c.MakeConcept(source, Loc("OBR", obr.occurrence, 15),
-                           c.delimiters().subcomponent);
+      c.RenderConcept(source, FieldRef{"OBR", obr.occurrence, 15},
+                      c.delimiters().subcomponent, &type);
     }
     const std::string_view when = c.Comp(obr.segment.field(7), 1);
     if (!when.empty()) {
@@ -1019,9 +1112,9 @@ void WriteSpecimenEntry(Context& c, const SegmentRef* spm,
     if (!filler.empty()) WriteIdentifier(w, system, filler, "FGN");
     w.EndArray();
   }
-  if (!type.empty()) {
+  if (!type.empty) {
     w.Key("type");
-    WriteConcept(w, type);
+    w.RawJson(type.json);
   }
   WriteReference(w, "subject", patient.id);
   w.OptionalMember("receivedTime", received);

@@ -12,6 +12,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "appliance/fhir/concept_cache.h"
 #include "appliance/fhir/json_writer.h"
 #include "appliance/fhir/mapper.h"
 #include "appliance/fhir/terminology.h"
@@ -79,11 +80,30 @@ struct EncounterKey {
   std::string value;
 };
 
+hl7::Location Loc(const char* segment, int occurrence, int field,
+                  int repetition = 0, int component = 0);
+
+// Where a value is, for a finding about it. An hl7::Location holds a
+// std::string, and nearly every value makes no finding: on the hot paths the
+// mappers pass this instead, and the Location is made only for a finding.
+struct FieldRef {
+  const char* segment;  // A constant ("OBX").
+  int occurrence;
+  int field;
+  int repetition = 0;
+  hl7::Location location() const {
+    return Loc(segment, occurrence, field, repetition);
+  }
+};
+
 // Per-message state. Lives for one Map() call.
 class Context {
  public:
+  // `concepts` (may be null: nothing cached) must be made for
+  // `terminology`; both outlive the Context.
   Context(const hl7::Message& message, const MapperOptions& options,
-          const Terminology& terminology, MapResult* result);
+          const Terminology& terminology, ConceptCache* concepts,
+          MapResult* result);
 
   const hl7::Message& message() const { return message_; }
   const MapperOptions& options() const { return options_; }
@@ -109,12 +129,26 @@ class Context {
   size_t RepCount(std::string_view v) const {
     return hl7::PieceCount(v, d_.repetition);
   }
+  // Comp(v, 1), inline: date/times are read as the first component of a
+  // field that nearly never has a second, and a byte loop over a short value
+  // costs less than hl7::Piece's call to memchr.
+  std::string_view FirstComp(std::string_view v) const {
+    if (d_.component == '\0') return v;  // As hl7::Piece.
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == d_.component) return v.substr(0, i);
+    }
+    return v;
+  }
   // Decoded UTF-8 text of a raw value; the null value "" gives "".
   std::string Text(std::string_view raw) const;
   // The same without a copy: a view of the message when the value needs no
   // decoding (plain ASCII, no escapes: nearly always), else of decoded text
   // kept by the Context. Valid for the Context's lifetime.
   std::string_view TextView(std::string_view raw);
+  // True when `raw` needs no decoding (no escape, ASCII only): the TextView
+  // of any of its pieces is then the piece itself ("" for the null value).
+  // One check for a field instead of one per component.
+  bool IsPlain(std::string_view raw) const;
 
   // Terminology::SystemUri / IsStandardSystem / AuthorityUri, remembered for
   // the message (a lab result names the same few systems and authorities
@@ -146,6 +180,10 @@ class Context {
   // Date conversions; on a bad value add a finding and return false.
   bool DateTime(std::string_view dtm, const hl7::Location& loc,
                 std::string* out);
+  // The same without a copy: `*out` views the Context's last conversion and
+  // is valid until the next DateTime()/DateTimeView() call.
+  bool DateTimeView(std::string_view dtm, const FieldRef& where,
+                    std::string_view* out);
   bool Instant(std::string_view dtm, const hl7::Location& loc,
                std::string* out);
   bool Date(std::string_view dt, const hl7::Location& loc, std::string* out);
@@ -157,11 +195,22 @@ class Context {
   Concept MakeConcept(std::string_view raw, const hl7::Location& loc) {
     return MakeConcept(raw, loc, d_.component);
   }
+  // MakeConcept, written: `*out` gets the compact JSON of
+  // ConceptOrUnknown(concept) and its flags (its strings keep their
+  // storage), and the same finding is made. Elements that need no decoding
+  // come from the Mapper's ConceptCache when it has them.
+  void RenderConcept(std::string_view raw, const FieldRef& where, char sep,
+                     RenderedConcept* out);
+  void RenderConcept(std::string_view raw, const FieldRef& where,
+                     RenderedConcept* out) {
+    RenderConcept(raw, where, d_.component, out);
+  }
 
  private:
   const hl7::Message& message_;
   const MapperOptions& options_;
   const Terminology& terminology_;
+  ConceptCache* concepts_;  // May be null; see the constructor.
   MapResult* result_;
   hl7::Delimiters d_;
   hl7::Charset charset_;
@@ -170,6 +219,14 @@ class Context {
   // The last successful DateTime() conversion (see there).
   std::string last_datetime_in_;
   std::string last_datetime_out_;
+  // DateTime() into last_datetime_out_; false (and no finding) when `dtm`
+  // is not a date/time.
+  bool ConvertDateTime(std::string_view dtm);
+  // MakeConcept without the finding: its text goes to `*finding` (left
+  // alone when there is none).
+  Concept BuildConcept(std::string_view raw, char sep, std::string* finding);
+  // Makes the finding of a concept (MakeConcept's), if any.
+  void ReportConcept(std::string_view finding, const hl7::Location& loc);
   // Decoded text handed out by TextView. These caches are lists: elements
   // never move (views of them stay valid), and an empty list allocates
   // nothing (most messages decode no text at all).
@@ -220,16 +277,12 @@ std::string CompactMembers(Fn write) {
   return json;
 }
 
-hl7::Location Loc(const char* segment, int occurrence, int field,
-                  int repetition = 0, int component = 0);
-
 // Collects segments by name for the families' first pass.
 SegmentRef FindFirst(const hl7::Message& m, std::string_view name);
 
 // `c`, or a concept with only the text "unknown" when `c` is empty (for
 // required code elements).
 const Concept& ConceptOrUnknown(const Concept& c);
-void WriteConcept(JsonWriter& w, const Concept& c);
 void WriteCoding(JsonWriter& w, const Coding& c);
 void WriteCoding(JsonWriter& w, const CodingView& c);
 // The same inside a JsonWriter raw run (JsonWriter::RawBegin), for
@@ -257,6 +310,11 @@ void BeginEntry(Context& c, std::string_view type, std::string_view id,
                 bool write_id);
 // Closes the resource and writes the request: PUT type/id.
 void EndEntryPut(Context& c, std::string_view type, std::string_view id);
+// The same two inside a raw run, for a builder that writes a whole entry in
+// one run (JsonWriter::RawBegin(), then RawEnd() with no depth change).
+void AppendEntryHead(JsonWriter& w, std::string_view type, std::string_view id,
+                     bool write_id);
+void AppendEntryPutEnd(Context& c, std::string_view type, std::string_view id);
 // Closes the resource and writes the request: POST type, ifNoneExist.
 void EndEntryConditionalCreate(Context& c, std::string_view type,
                                const std::string& id,

@@ -95,7 +95,7 @@ const char* ReportStatus(std::string_view s) {
 }
 
 struct Interpretation {
-  const char* code;
+  std::string_view code;  // A view: the lookup compares without strlen.
   const char* display;
 };
 constexpr Interpretation kInterpretations[] = {
@@ -171,21 +171,21 @@ struct Unit {
 // A Quantity; `value` is a normalised number (NormalizeDecimal).
 void AppendQuantity(JsonWriter& w, std::string_view value, const Unit& unit,
                     std::string_view comparator) {
-  w.Raw({R"({"value":)", value});
+  w.Raw(R"({"value":)", value);
   if (!comparator.empty()) {
     w.RawString(R"(,"comparator":)", comparator);
   }
   if (unit.json.empty()) {
     w.Raw("}");
   } else {
-    w.Raw({",", unit.json, "}"});
+    w.Raw(",", unit.json, "}");
   }
 }
 
 // ,"dataAbsentReason":{...} with a data-absent-reason code and display.
 void AppendDataAbsent(JsonWriter& w, const char* code, const char* display) {
-  w.Raw({R"(,"dataAbsentReason":{"coding":[{"system":")", kDataAbsentSystem,
-         R"(","code":")", code, R"(","display":")", display, R"("}]})"});
+  w.Raw(R"(,"dataAbsentReason":{"coding":[{"system":")", kDataAbsentSystem,
+        R"(","code":")", code, R"(","display":")", display, R"("}]})");
 }
 
 // One observation value, prepared before anything is written.
@@ -221,7 +221,7 @@ struct ObservationScratch {
   std::string_view range_raw;
   bool range_reusable = false;
   std::vector<Value> values;  // Cleared per result; keeps its storage.
-  std::string own_effective;  // OBX-14 as FHIR dateTime.
+  RenderedConcept code;       // OBX-3; keeps its storage.
 };
 
 class ObservationMapper {
@@ -517,6 +517,22 @@ void ObservationMapper::AppendReferenceRangeTo(JsonWriter& w) const {
 void ObservationMapper::AppendInterpretation() {
   const std::string_view flags = s_.field(8);
   if (flags.empty() || hl7::IsNull(flags)) return;
+  // Nearly always one plain flag ("H", "N"...) with a v3 equivalent: no
+  // repetitions or components to split.
+  if (flags.size() <= 3) {
+    const hl7::Delimiters& d = c_.delimiters();
+    bool simple = true;
+    for (char ch : flags) {
+      simple = simple && ch != d.repetition && ch != d.component &&
+               ch != d.escape && static_cast<unsigned char>(ch) < 0x80;
+    }
+    if (simple) {
+      if (const std::string* json = InterpretationJson(flags)) {
+        w_.Raw(R"(,"interpretation":[)", *json, "]");
+        return;
+      }
+    }
+  }
   bool open = false;
   const size_t reps = c_.RepCount(flags);
   for (size_t r = 1; r <= reps; ++r) {
@@ -557,10 +573,13 @@ void ObservationMapper::AppendNotes() {
 void ObservationMapper::Write() {
   const std::string_view type = s_.field(2);
   const std::string_view value_field = s_.field(5);
-  const Concept code = c_.MakeConcept(s_.field(3), L(3));
+  RenderedConcept& code = scratch_.code;
+  c_.RenderConcept(s_.field(3), FieldRef{"OBX", occ_, 3}, &code);
   // Status.
   const std::string_view status_code = s_.field(11);
   const char* status = ObservationStatus(status_code);
+  // Our constants need no escaping; the configured default does.
+  const bool status_plain = status != nullptr;
   if (status == nullptr) {
     c_.AddFinding(
         FindingSeverity::kWarning, L(11), "unmapped-status",
@@ -593,7 +612,8 @@ void ObservationMapper::Write() {
                       "value type (OBX-2) is missing; value mapped as text");
       }
       for (size_t r = 1; r <= reps; ++r) {
-        Prepare(type.empty() ? "ST" : type, c_.Rep(value_field, r),
+        Prepare(type.empty() ? "ST" : type,
+                reps == 1 ? value_field : c_.Rep(value_field, r),
                 static_cast<int>(r), &values.emplace_back());
       }
     }
@@ -601,32 +621,35 @@ void ObservationMapper::Write() {
   bool unmapped = code.unmapped || unit_unmapped_;
   for (const Value& v : values) unmapped = unmapped || v.coded.unmapped;
 
-  BeginEntry(c_, "Observation", x_.id, true);
-  if (unmapped) WriteUnmappedTag(w_);
-  // The rest of the resource: one raw run (see AppendQuantity).
-  w_.RawBegin();
-  w_.Raw(order_.based_on_json);
-  w_.RawString(R"(,"status":)", status);
-  w_.Raw({",", kLaboratoryCategory, R"(,"code":)"});
-  AppendConcept(w_, ConceptOrUnknown(code));
-  if (code.empty()) {
+  if (code.empty) {
     c_.AddFinding(FindingSeverity::kError, L(3), "missing-code",
                   "observation identifier (OBX-3) is missing");
   }
-  w_.Raw({",", patient_.context_json});
   std::string_view effective = order_.effective;
-  const std::string_view obx14 = c_.Comp(s_.field(14), 1);
-  if (!obx14.empty() && !hl7::IsNull(obx14) &&
-      c_.DateTime(obx14, L(14), &scratch_.own_effective)) {
-    effective = scratch_.own_effective;
+  const std::string_view obx14 = c_.FirstComp(s_.field(14));
+  if (!obx14.empty() && !hl7::IsNull(obx14)) {
+    // A view of the Context's last conversion, valid until the next one:
+    // it is written below, before anything else converts a date/time.
+    c_.DateTimeView(obx14, FieldRef{"OBX", occ_, 14}, &effective);
+  }
+  // The whole entry is one raw run (see AppendQuantity).
+  w_.RawBegin();
+  AppendEntryHead(w_, "Observation", x_.id, true);
+  if (unmapped) w_.Raw(",", kUnmappedTagJson);
+  w_.Raw(",", order_.based_on_json);
+  if (status_plain) {
+    w_.Raw(R"(,"status":")", status, "\"");
+  } else {
+    w_.RawString(R"(,"status":)", status);
   }
   // Dates and times are our own output: no escaping needed.
-  if (!effective.empty()) {
-    w_.Raw({R"(,"effectiveDateTime":")", effective, "\""});
-  }
-  if (!order_.issued.empty()) {
-    w_.Raw({R"(,"issued":")", order_.issued, "\""});
-  }
+  const bool has_effective = !effective.empty();
+  const bool has_issued = !order_.issued.empty();
+  w_.Raw(",", kLaboratoryCategory, R"(,"code":)", code.json, ",",
+         patient_.context_json,
+         has_effective ? R"(,"effectiveDateTime":")" : "", effective,
+         has_effective ? "\"" : "", has_issued ? R"(,"issued":")" : "",
+         order_.issued, has_issued ? "\"" : "");
   // value[x] / dataAbsentReason / components.
   if (status_code == "X") {
     AppendDataAbsent(w_, "not-performed", "Not Performed");
@@ -642,13 +665,12 @@ void ObservationMapper::Write() {
   }
   AppendInterpretation();
   AppendNotes();
-  if (!order_.specimen_json.empty()) w_.Raw({",", order_.specimen_json});
+  if (!order_.specimen_json.empty()) w_.Raw(",", order_.specimen_json);
   AppendReferenceRange();
   if (values.size() > 1) {
     w_.Raw(R"(,"component":[)");
     for (size_t k = 0; k < values.size(); ++k) {
-      w_.Raw(k == 0 ? R"({"code":)" : R"(,{"code":)");
-      AppendConcept(w_, ConceptOrUnknown(code));
+      w_.Raw(k == 0 ? R"({"code":)" : R"(,{"code":)", code.json);
       AppendValue(values[k]);
       if (values[k].kind == Value::kNone) {
         AppendDataAbsent(w_, "unknown", "Unknown");
@@ -657,8 +679,8 @@ void ObservationMapper::Write() {
     }
     w_.Raw("]");
   }
+  AppendEntryPutEnd(c_, "Observation", x_.id);
   w_.RawEnd();
-  EndEntryPut(c_, "Observation", x_.id);
 }
 
 }  // namespace
@@ -668,8 +690,8 @@ namespace {
 void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
   JsonWriter& w = c.w();
   const hl7::Segment& obr = o.obr.segment;
-  const Concept code =
-      c.MakeConcept(obr.field(4), Loc("OBR", o.obr.occurrence, 4));
+  RenderedConcept code;
+  c.RenderConcept(obr.field(4), FieldRef{"OBR", o.obr.occurrence, 4}, &code);
   const std::string_view status_code = obr.field(25);
   const char* status = ReportStatus(status_code);
   if (status == nullptr) {
@@ -701,7 +723,7 @@ void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
     w.EndArray();
   }
   w.Key("code");
-  WriteConcept(w, ConceptOrUnknown(code));
+  w.RawJson(code.json);
   w.RawJson(patient.context_json);
   if (!o.effective_end.empty()) {
     w.ObjectMember("effectivePeriod");
@@ -725,13 +747,46 @@ void WriteReport(Context& c, const PatientGroup& patient, const Order& o) {
     w.RawBegin();
     w.Raw(R"("result":[)");
     for (size_t k = 0; k < o.observations.size(); ++k) {
-      w.Raw({k == 0 ? "" : ",", R"({"reference":"urn:uuid:)",
-             o.observations[k].id, "\"}"});
+      w.Raw(k == 0 ? "" : ",", R"({"reference":"urn:uuid:)",
+            o.observations[k].id, "\"}");
     }
     w.Raw("]");
     w.RawEnd();
   }
   EndEntryPut(c, "DiagnosticReport", o.report_id);
+}
+
+// a == b without a call to memcmp for texts up to 16 bytes (codes, coding
+// systems): an order compares each result's code with every earlier one's.
+// Two overlapping loads from each side cover sizes 4 to 16.
+bool SameText(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8 && n <= 16) {
+    uint64_t x[2], y[2];
+    memcpy(&x[0], p, 8);
+    memcpy(&x[1], p + n - 8, 8);
+    memcpy(&y[0], q, 8);
+    memcpy(&y[1], q + n - 8, 8);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+  }
+  if (n >= 4 && n < 8) {
+    uint32_t x[2], y[2];
+    memcpy(&x[0], p, 4);
+    memcpy(&x[1], p + n - 4, 4);
+    memcpy(&y[0], q, 4);
+    memcpy(&y[1], q + n - 4, 4);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+  }
+  if (n < 4) {
+    for (size_t i = 0; i < n; ++i) {
+      if (p[i] != q[i]) return false;
+    }
+    return true;
+  }
+  return memcmp(p, q, n) == 0;
 }
 
 // name == tag for a three-letter segment tag, without a call to memcmp (the
@@ -743,22 +798,34 @@ bool IsSegment(std::string_view name, const char (&tag)[4]) {
 
 // Occurrence numbers of segments by name (for locations such as OBX[3]).
 // A message has a handful of segment names: a short list beats a hash map.
+// Names are compared by their hl7::SegmentCode (precomputed by the parser),
+// which tells three-character names apart; only other names (which share
+// codes by length) are compared as text.
 class SegmentCounter {
  public:
-  // Counts one more `name` segment and returns its occurrence.
-  int Next(std::string_view name) {
-    for (auto& [seen, count] : counts_) {
-      if (seen.size() == name.size() &&
-          memcmp(seen.data(), name.data(), name.size()) == 0) {
-        return ++count;
+  SegmentCounter() { counts_.reserve(8); }  // Room for a message's names.
+
+  // Counts one more segment named `name` (whose code is `code`) and returns
+  // its occurrence.
+  int Next(uint32_t code, std::string_view name) {
+    constexpr uint32_t kNotThreeCharacters = 0x80000000u;
+    for (Count& c : counts_) {
+      if (c.code == code &&
+          ((code & kNotThreeCharacters) == 0 || c.name == name)) {
+        return ++c.count;
       }
     }
-    counts_.emplace_back(name, 1);
+    counts_.push_back(Count{code, name, 1});
     return 1;
   }
 
  private:
-  std::vector<std::pair<std::string_view, int>> counts_;
+  struct Count {
+    uint32_t code;
+    std::string_view name;
+    int count;
+  };
+  std::vector<Count> counts_;
 };
 
 // ServiceRequest.status from the report status: the order is done once the
@@ -782,7 +849,7 @@ absl::Status MapOru(Context& c) {
   for (size_t i = 1; i < m.segment_count(); ++i) {
     const hl7::Segment s = m.segment(i);
     const std::string_view name = s.name();
-    const int occ = counts.Next(name);
+    const int occ = counts.Next(m.segment_code(i), name);
     const SegmentRef ref{s, occ};
     if (IsSegment(name, "PID")) {
       PatientGroup& p = patients.emplace_back();
@@ -814,6 +881,20 @@ absl::Status MapOru(Context& c) {
         last_obx = nullptr;
         continue;
       }
+      if (current->observations.empty()) {
+        // The order's results follow: room for all of them at once (an Obx
+        // is costly to move, and a panel has tens).
+        constexpr uint32_t kObx = hl7::SegmentCode("OBX");
+        constexpr uint32_t kObr = hl7::SegmentCode("OBR");
+        constexpr uint32_t kPid = hl7::SegmentCode("PID");
+        size_t count = 0;
+        for (size_t j = i; j < m.segment_count(); ++j) {
+          const uint32_t code = m.segment_code(j);
+          if (code == kObr || code == kPid) break;
+          count += code == kObx;
+        }
+        current->observations.reserve(count);
+      }
       current->observations.emplace_back().obx = ref;
       last_obx = &current->observations.back();
     } else if (IsSegment(name, "NTE")) {
@@ -838,22 +919,19 @@ absl::Status MapOru(Context& c) {
   for (PatientGroup& p : patients) {
     ASSIGN_OR_RETURN(p.key, MakePatientKey(c, p.pid));
     p.has_encounter = MakeEncounterKey(c, p.pv1, &p.encounter);
-    p.context_json = CompactMembers([&](JsonWriter& w) {
-      WriteReference(w, "subject", p.key.id);
-      if (p.has_encounter) WriteReference(w, "encounter", p.encounter.id);
-    });
+    // As WriteReference would write them (ids are hex: nothing to escape),
+    // in one allocation.
+    p.context_json = absl::StrCat(
+        R"("subject":{"reference":"urn:uuid:)", p.key.id, R"("})",
+        p.has_encounter ? R"(,"encounter":{"reference":"urn:uuid:)" : "",
+        p.has_encounter ? p.encounter.id : "", p.has_encounter ? R"("})" : "");
   }
   for (Order& o : orders) {
     o.key = MakeOrderKey(c, o.orc, o.obr);
     o.service_request_id = c.Id("ServiceRequest", o.key.key);
     o.report_id = c.Id("DiagnosticReport", o.key.key);
-    o.based_on_json = CompactMembers([&](JsonWriter& w) {
-      w.ArrayMember("basedOn");
-      w.BeginObject();
-      w.MemberOfParts("reference", {"urn:uuid:", o.service_request_id});
-      w.EndObject();
-      w.EndArray();
-    });
+    o.based_on_json = absl::StrCat(R"("basedOn":[{"reference":"urn:uuid:)",
+                                   o.service_request_id, R"("}])");
     if (o.specimens.empty()) {
       o.specimen_ids.push_back(SpecimenId(c, nullptr, o.key));
     } else {
@@ -861,19 +939,18 @@ absl::Status MapOru(Context& c) {
         o.specimen_ids.push_back(SpecimenId(c, &spm, o.key));
       }
     }
-    o.specimen_json = CompactMembers([&](JsonWriter& w) {
-      WriteReference(w, "specimen", o.specimen_ids[0]);
-    });
+    o.specimen_json = absl::StrCat(R"("specimen":{"reference":"urn:uuid:)",
+                                   o.specimen_ids[0], R"("})");
     const hl7::Segment& obr = o.obr.segment;
-    const std::string_view obr7 = c.Comp(obr.field(7), 1);
+    const std::string_view obr7 = c.FirstComp(obr.field(7));
     if (!obr7.empty() && !hl7::IsNull(obr7)) {
       c.DateTime(obr7, Loc("OBR", o.obr.occurrence, 7), &o.effective);
     }
-    const std::string_view obr8 = c.Comp(obr.field(8), 1);
+    const std::string_view obr8 = c.FirstComp(obr.field(8));
     if (!obr8.empty() && !hl7::IsNull(obr8)) {
       c.DateTime(obr8, Loc("OBR", o.obr.occurrence, 8), &o.effective_end);
     }
-    const std::string_view obr22 = c.Comp(obr.field(22), 1);
+    const std::string_view obr22 = c.FirstComp(obr.field(22));
     if (!obr22.empty() && !hl7::IsNull(obr22)) {
       c.Instant(obr22, Loc("OBR", o.obr.occurrence, 22), &o.issued);
     }
@@ -883,16 +960,22 @@ absl::Status MapOru(Context& c) {
       const hl7::Segment& obx = x.obx.segment;
       std::string_view obx3[3];
       SplitPieces(obx.field(3), c.delimiters().component, obx3, 3);
-      x.system = c.TextView(obx3[2]);
-      x.code = c.TextView(obx3[0]);
+      if (c.IsPlain(obx.field(3))) {
+        x.system = hl7::IsNull(obx3[2]) ? std::string_view() : obx3[2];
+        x.code = hl7::IsNull(obx3[0]) ? std::string_view() : obx3[0];
+      } else {
+        x.system = c.TextView(obx3[2]);
+        x.code = c.TextView(obx3[0]);
+      }
       x.sub_id = c.TextView(obx.field(4));
       // An order has tens of results: counting the earlier ones with the
       // same code costs less than a hash map of keys.
       int position = 1;
       for (size_t e = 0; e < k; ++e) {
         const Obx& earlier = o.observations[e];
-        if (earlier.code == x.code && earlier.system == x.system &&
-            earlier.sub_id == x.sub_id) {
+        if (SameText(earlier.code, x.code) &&
+            SameText(earlier.system, x.system) &&
+            SameText(earlier.sub_id, x.sub_id)) {
           ++position;
         }
       }

@@ -120,12 +120,14 @@ std::string Terminology::CodeKey(std::string_view system, std::string_view code,
 }
 
 void Terminology::AddSystem(const std::string& name, const std::string& uri) {
+  ++revision_;
   systems_[name] = uri;
 }
 
 void Terminology::AddCode(const std::string& source_system,
                           const std::string& code, const std::string& facility,
                           Coding target) {
+  ++revision_;
   std::vector<Coding>& v = codes_[CodeKey(source_system, code, facility)];
   for (const Coding& c : v) {
     if (c.system == target.system && c.code == target.code) return;
@@ -134,12 +136,14 @@ void Terminology::AddCode(const std::string& source_system,
 }
 
 void Terminology::AddUnit(const std::string& unit, Coding ucum) {
+  ++revision_;
   units_lower_[absl::AsciiStrToLower(unit)] = ucum;
   units_[unit] = std::move(ucum);
 }
 
 void Terminology::AddAuthority(const std::string& authority,
                                const std::string& uri) {
+  ++revision_;
   authorities_[authority] = uri;
 }
 

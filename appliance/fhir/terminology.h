@@ -88,13 +88,25 @@ class Terminology {
   // Version of this snapshot (0 for built-in only). Set by whoever publishes
   // a snapshot; recorded with each mapped message.
   int64_t version() const { return version_; }
-  void set_version(int64_t v) { version_ = v; }
+  void set_version(int64_t v) {
+    version_ = v;
+    ++revision_;
+  }
+
+  // Changes with every modification (Add*, LoadCsv, set_*). What the
+  // mapper caches from a terminology (ConceptCache) is tagged with the
+  // terminology's address and revision, so that a terminology modified after
+  // it was handed to a Mapper (against the contract above, but possible
+  // through a non-const pointer) is never answered from stale entries.
+  uint64_t revision() const { return revision_; }
 
   void set_local_system_base(std::string base) {
     local_system_base_ = std::move(base);
+    ++revision_;
   }
   void set_local_identifier_base(std::string base) {
     local_identifier_base_ = std::move(base);
+    ++revision_;
   }
 
  private:
@@ -109,6 +121,7 @@ class Terminology {
   std::string local_system_base_ = "urn:hl7-appliance:codesystem:";
   std::string local_identifier_base_ = "urn:hl7-appliance:id:";
   int64_t version_ = 0;
+  uint64_t revision_ = 0;
 };
 
 // Splits one CSV line into fields (RFC 4180 quoting: "a,b" and "" inside

@@ -172,7 +172,11 @@ absl::StatusOr<size_t> MappingWorker::Round() {
     }
   }
   if (!pending.empty()) {
-    const fhir::Mapper mapper(options_.mapper, terminology);
+    if (mapper_ == nullptr || mapper_terminology_ != terminology) {
+      mapper_ = std::make_unique<fhir::Mapper>(options_.mapper, terminology);
+      mapper_terminology_ = terminology;
+    }
+    const fhir::Mapper& mapper = *mapper_;
     std::vector<std::shared_ptr<const Outcome>> outcomes;
     outcomes.reserve(pending.size());
     for (const pb::PipelineEntry& e : pending) {

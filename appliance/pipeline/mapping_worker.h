@@ -143,6 +143,11 @@ class MappingWorker {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::shared_ptr<const fhir::Terminology> terminology_;  // Guarded by mu_.
+  // The mapper of the last round, kept while the terminology stays the same:
+  // its cache of rendered coded fields (fhir/concept_cache.h) then serves
+  // every round, not just one batch. Worker thread only.
+  std::unique_ptr<fhir::Mapper> mapper_;
+  std::shared_ptr<const fhir::Terminology> mapper_terminology_;
   // Lowest seq possibly PENDING, as of the last round. Worker thread only.
   uint64_t scan_from_ = 1;
   // Lowest seq RemapHeld() set back to PENDING since the last round started.
