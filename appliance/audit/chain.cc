@@ -84,6 +84,40 @@ bool AnchorAuthentic(const pb::AuditAnchor& a, std::string_view hmac_key) {
       a.hmac(), AnchorMac(a.first_seq(), a.prev_hash(), a.pruned_at_us(), hmac_key));
 }
 
+std::string StoredRecord(pb::AuditRecord record) {
+  record.clear_prev_hash();
+  std::string out;
+  record.SerializeToString(&out);
+  return out;
+}
+
+absl::StatusOr<std::string> PredecessorHash(store::ReadTxn& txn,
+                                            store::Dbi audit, store::Dbi meta,
+                                            uint64_t seq) {
+  if (seq > 1) {
+    ASSIGN_OR_RETURN(std::optional<std::string_view> prev,
+                     txn.Find(audit, store::EncodeU64BE(seq - 1)));
+    if (prev.has_value()) {
+      pb::AuditRecord r;
+      if (!r.ParseFromArray(prev->data(), static_cast<int>(prev->size()))) {
+        return absl::DataLossError(
+            absl::StrCat("audit record ", seq - 1, " does not parse"));
+      }
+      return r.hash();
+    }
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string_view> anchor_bytes,
+                   txn.Find(meta, kAnchorKey));
+  pb::AuditAnchor anchor;
+  if (anchor_bytes.has_value() &&
+      anchor.ParseFromArray(anchor_bytes->data(),
+                            static_cast<int>(anchor_bytes->size())) &&
+      anchor.first_seq() == seq) {
+    return anchor.prev_hash();
+  }
+  return std::string();
+}
+
 absl::StatusOr<VerifyReport> Verify(store::Env& env,
                                     std::string_view hmac_key) {
   VerifyReport report;
@@ -98,8 +132,20 @@ absl::StatusOr<VerifyReport> Verify(store::Env& env,
     return report;
   };
 
+  // The start of the chain: record 1 (linked to nothing), or the first record
+  // kept by retention, which the anchor must name and link.
+  ASSIGN_OR_RETURN(std::optional<std::string_view> anchor_bytes,
+                   txn.Find(meta, kAnchorKey));
+  pb::AuditAnchor anchor;
+  const bool has_anchor =
+      anchor_bytes.has_value() &&
+      anchor.ParseFromArray(anchor_bytes->data(),
+                            static_cast<int>(anchor_bytes->size()));
+  if (anchor_bytes.has_value() && !has_anchor) {
+    return fail(1, "retention anchor does not parse (altered)");
+  }
+
   std::string prev_hash;
-  std::string first_prev_hash;
   uint64_t expected = 0;
   absl::StatusOr<store::KeyValue> kv = c.First();
   for (; kv.ok(); kv = c.Next()) {
@@ -110,13 +156,47 @@ absl::StatusOr<VerifyReport> Verify(store::Env& env,
                           static_cast<int>(kv->value.size()))) {
       return fail(*key, "record does not parse (altered)");
     }
-    if (expected == 0) {
-      // The first record: 1, or the first kept after pruning (its prev_hash
-      // then anchors the removed prefix).
+    // Stored without prev_hash (StoredRecord), except records written
+    // before schema version 4: their stored link is checked below.
+    const bool linked_by_hash = r.prev_hash().empty();
+    const bool first = expected == 0;
+    if (first) {
+      // The start of the chain, checked before its records: record 1
+      // (linked to nothing), or the first record kept by retention, which
+      // the authenticated anchor must name and which links to the anchor's
+      // prev_hash.
       expected = *key;
-      prev_hash = r.prev_hash();
-      first_prev_hash = r.prev_hash();
       report.first_seq = *key;
+      if (!has_anchor) {
+        if (*key != 1) {
+          return fail(1, absl::StrCat("records 1..", *key - 1,
+                                      " are missing (removed) and no "
+                                      "retention anchor accounts for them"));
+        }
+        if (!linked_by_hash) {
+          return fail(1, "record 1 links to a predecessor (altered)");
+        }
+      } else {
+        report.anchored_from = anchor.first_seq();
+        if (!hmac_key.empty() && !AnchorAuthentic(anchor, hmac_key)) {
+          return fail(anchor.first_seq(),
+                      "retention anchor is not authentic (forged, altered or "
+                      "another key file)");
+        }
+        if (anchor.first_seq() != *key) {
+          return fail(std::min<uint64_t>(anchor.first_seq(), *key),
+                      absl::StrCat("retention anchor starts the trail at ",
+                                   anchor.first_seq(),
+                                   " but the first record is ", *key,
+                                   " (records removed)"));
+        }
+        if (!linked_by_hash && r.prev_hash() != anchor.prev_hash()) {
+          return fail(*key,
+                      "first record does not link to the retention anchor "
+                      "(altered or replaced)");
+        }
+        prev_hash = anchor.prev_hash();
+      }
     }
     if (*key != expected) {
       return fail(expected,
@@ -128,8 +208,17 @@ absl::StatusOr<VerifyReport> Verify(store::Env& env,
                   absl::StrCat("record stored under ", *key, " says it is ",
                                r.seq(), " (moved or reordered)"));
     }
+    if (linked_by_hash) r.set_prev_hash(prev_hash);
     if (RecordHash(r) != r.hash()) {
-      return fail(*key, "record content does not match its hash (altered)");
+      return fail(*key,
+                  !linked_by_hash
+                      ? "record content does not match its hash (altered)"
+                  : first && has_anchor
+                      ? "first record does not match its hash or does not "
+                        "link to the retention anchor (altered or replaced)"
+                      : "record does not match its hash (altered, or it does "
+                        "not link to the previous one: that one altered and "
+                        "rehashed, a record inserted or reordered)");
     }
     if (r.prev_hash() != prev_hash) {
       return fail(*key,
@@ -143,49 +232,6 @@ absl::StatusOr<VerifyReport> Verify(store::Env& env,
   }
   if (!absl::IsNotFound(kv.status())) return kv.status();
   report.head_hash = prev_hash;
-
-  // The start of the chain: record 1 (linked to nothing), or the first record
-  // kept by retention, which the anchor must name and link.
-  ASSIGN_OR_RETURN(std::optional<std::string_view> anchor_bytes,
-                   txn.Find(meta, kAnchorKey));
-  pb::AuditAnchor anchor;
-  const bool has_anchor =
-      anchor_bytes.has_value() &&
-      anchor.ParseFromArray(anchor_bytes->data(),
-                            static_cast<int>(anchor_bytes->size()));
-  if (anchor_bytes.has_value() && !has_anchor) {
-    return fail(1, "retention anchor does not parse (altered)");
-  }
-  if (report.records > 0) {
-    if (!has_anchor) {
-      if (report.first_seq != 1) {
-        return fail(1, absl::StrCat("records 1..", report.first_seq - 1,
-                                    " are missing (removed) and no retention "
-                                    "anchor accounts for them"));
-      }
-      if (!first_prev_hash.empty()) {
-        return fail(1, "record 1 links to a predecessor (altered)");
-      }
-    } else {
-      report.anchored_from = anchor.first_seq();
-      if (!hmac_key.empty() && !AnchorAuthentic(anchor, hmac_key)) {
-        return fail(anchor.first_seq(),
-                    "retention anchor is not authentic (forged, altered or "
-                    "another key file)");
-      }
-      if (anchor.first_seq() != report.first_seq) {
-        return fail(std::min(anchor.first_seq(), report.first_seq),
-                    absl::StrCat("retention anchor starts the trail at ",
-                                 anchor.first_seq(), " but the first record is ",
-                                 report.first_seq, " (records removed)"));
-      }
-      if (anchor.prev_hash() != first_prev_hash) {
-        return fail(report.first_seq,
-                    "first record does not link to the retention anchor "
-                    "(altered or replaced)");
-      }
-    }
-  }
 
   if (!hmac_key.empty()) {
     ASSIGN_OR_RETURN(std::optional<std::string_view> cp,

@@ -34,6 +34,20 @@ std::string RecordHash(const pb::AuditRecord& record);
 void Link(uint64_t prev_seq, const std::string& prev_hash,
           pb::AuditRecord* record);
 
+// How a record is stored: without prev_hash. It is always the hash of the
+// record before (which is stored), so writing it again would only add 34
+// bytes to every record on the ACK path; `hash` still covers it, and readers
+// put it back (PredecessorHash, or the previous record while iterating).
+// Records written before schema version 4 carry it; Verify checks it then.
+std::string StoredRecord(pb::AuditRecord record);
+
+// The prev_hash of the record `seq`: the hash of the stored record seq - 1;
+// else, when `seq` is where a retention anchor starts the trail, the anchor's
+// prev_hash; else "" (record 1).
+absl::StatusOr<std::string> PredecessorHash(store::ReadTxn& txn,
+                                            store::Dbi audit, store::Dbi meta,
+                                            uint64_t seq);
+
 // A checkpoint for the head (seq, hash) authenticated with `hmac_key`.
 pb::AuditCheckpoint MakeCheckpoint(uint64_t seq, const std::string& hash,
                                    int64_t time_us, std::string_view hmac_key);

@@ -106,12 +106,52 @@ TEST_F(ChainTest, FlippedByteIsDetectedAtItsRecord) {
   EXPECT_EQ(r.bad_seq, 6u) << r.problem;
 }
 
+TEST_F(ChainTest, RecordsAreStoredWithoutPrevHashButChained) {
+  std::string prev;
+  for (uint64_t seq = 1; seq <= 13; ++seq) {
+    pb::AuditRecord rec;
+    ASSERT_TRUE(rec.ParseFromString(Get(seq)));
+    EXPECT_TRUE(rec.prev_hash().empty()) << seq;
+    // The hash covers the previous record's hash all the same.
+    rec.set_prev_hash(prev);
+    EXPECT_EQ(RecordHash(rec), rec.hash()) << seq;
+    prev = rec.hash();
+  }
+}
+
+TEST_F(ChainTest, MixedTrailWithStoredLinksVerifies) {
+  // Records written before schema version 4 carry prev_hash; a store
+  // upgraded in the middle of its trail has both kinds.
+  std::string prev;
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    pb::AuditRecord rec;
+    ASSERT_TRUE(rec.ParseFromString(Get(seq)));
+    rec.set_prev_hash(prev);
+    prev = rec.hash();
+    Put(seq, rec.SerializeAsString());
+  }
+  VerifyReport r = Check();
+  EXPECT_TRUE(r.ok) << r.problem;
+  // A stored link that does not match is found at its record.
+  pb::AuditRecord rec;
+  ASSERT_TRUE(rec.ParseFromString(Get(4)));
+  rec.set_prev_hash(std::string(32, 'x'));
+  rec.set_hash(RecordHash(rec));
+  Put(4, rec.SerializeAsString());
+  r = Check();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 4u) << r.problem;
+}
+
 TEST_F(ChainTest, AlteredAndRehashedRecordBreaksTheNextLink) {
+  pb::AuditRecord before;
+  ASSERT_TRUE(before.ParseFromString(Get(6)));
   pb::AuditRecord rec;
   ASSERT_TRUE(rec.ParseFromString(Get(7)));
   rec.set_detail("answered AR");  // Rewrite history...
+  rec.set_prev_hash(before.hash());
   rec.set_hash(RecordHash(rec));  // ...and fix its own hash.
-  Put(7, rec.SerializeAsString());
+  Put(7, StoredRecord(rec));
   VerifyReport r = Check();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_seq, 8u) << r.problem;

@@ -385,10 +385,13 @@ absl::Status MessageStore::AppendAudit(store::WriteTxn& txn, Heads& heads,
                                        pb::AuditRecord record) {
   ASSIGN_OR_RETURN(store::Dbi audit, Db("audit"));
   audit::Link(heads.next_audit_seq - 1, heads.audit_head, &record);
-  RETURN_IF_ERROR(txn.Put(audit, store::EncodeU64BE(record.seq()),
-                          Serialize(record), store::PutMode::kAppend));
+  const uint64_t seq = record.seq();
+  std::string hash = record.hash();
+  RETURN_IF_ERROR(txn.Put(audit, store::EncodeU64BE(seq),
+                          audit::StoredRecord(std::move(record)),
+                          store::PutMode::kAppend));
   heads.next_audit_seq++;
-  heads.audit_head = record.hash();
+  heads.audit_head = std::move(hash);
   return absl::OkStatus();
 }
 
@@ -1002,16 +1005,27 @@ absl::StatusOr<std::vector<pb::AuditRecord>> MessageStore::ReadAudit(
     uint64_t after_seq, size_t limit) const {
   std::vector<pb::AuditRecord> out;
   ASSIGN_OR_RETURN(store::Dbi audit, Db("audit"));
+  ASSIGN_OR_RETURN(store::Dbi meta, Db("meta"));
   ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
   ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(audit));
   absl::StatusOr<store::KeyValue> kv =
       c.Seek(store::EncodeU64BE(after_seq + 1));
+  std::string prev_hash;  // Of the record before the one read.
   for (; kv.ok() && out.size() < limit; kv = c.Next()) {
     pb::AuditRecord r;
     if (!r.ParseFromArray(kv->value.data(),
                           static_cast<int>(kv->value.size()))) {
       return absl::DataLossError("audit record does not parse");
     }
+    // Stored without prev_hash (audit::StoredRecord): put it back.
+    if (r.prev_hash().empty()) {
+      if (out.empty()) {
+        ASSIGN_OR_RETURN(prev_hash,
+                         audit::PredecessorHash(txn, audit, meta, r.seq()));
+      }
+      r.set_prev_hash(prev_hash);
+    }
+    prev_hash = r.hash();
     out.push_back(std::move(r));
   }
   if (!kv.ok() && !absl::IsNotFound(kv.status())) return kv.status();
