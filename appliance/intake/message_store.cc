@@ -280,14 +280,11 @@ absl::Status MessageStore::LoadUnindexedDedupe() {
     if (!m.ParseFromArray(kv->value.data(), static_cast<int>(kv->value.size()))) {
       return absl::DataLossError("message record does not parse");
     }
-    if (!m.dedupe_key().empty()) {
-      unindexed_dedupe_[m.dedupe_key()] = m.seq();
-      unindexed_by_seq_[m.seq()] = m.dedupe_key();
-    }
+    if (!m.dedupe_key().empty()) unindexed_dedupe_[m.dedupe_key()] = m.seq();
   }
   if (!absl::IsNotFound(kv.status())) return kv.status();
-  if (!unindexed_by_seq_.empty()) {
-    LOG(INFO) << unindexed_by_seq_.size()
+  if (!unindexed_dedupe_.empty()) {
+    LOG(INFO) << unindexed_dedupe_.size()
               << " dedupe keys to index (messages after "
               << dedupe_indexed_seq_ << ")";
   }
@@ -295,21 +292,18 @@ absl::Status MessageStore::LoadUnindexedDedupe() {
 }
 
 void MessageStore::QueueDedupeIndexJobLocked() {
-  if (unindexed_by_seq_.empty() || dedupe_job_queued_) return;
+  if (unindexed_dedupe_.empty() || dedupe_job_queued_) return;
   dedupe_job_queued_ = true;
   auto upto = std::make_shared<uint64_t>(0);
-  // A job writes at most dedupe_index_chunk keys (about one random page
-  // each), which bounds how long an ACK can wait behind it. With more
-  // waiting than that, it is due at once instead of after the intake pauses.
-  auto queued = std::chrono::steady_clock::now();
-  if (unindexed_by_seq_.size() > options_.dedupe_index_chunk) {
-    queued -= kJobMaxDelay;
-  }
   jobs_.push_back(PendingJob{
       [this, upto](store::WriteTxn& txn, AuditAppender&) {
         return WriteDedupeIndex(txn, upto.get());
       },
       [this, upto](absl::Status s) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          dedupe_job_queued_ = false;
+        }
         if (s.ok()) {
           DedupeIndexed(*upto);
         } else {
@@ -317,45 +311,38 @@ void MessageStore::QueueDedupeIndexJobLocked() {
           // next intake commit queues the job again.
           LOG(WARNING) << "dedupe index not written: " << s;
         }
-        std::lock_guard<std::mutex> lock(mu_);
-        dedupe_job_queued_ = false;
-        if (s.ok()) QueueDedupeIndexJobLocked();  // The rest, if any.
       },
-      queued});
+      std::chrono::steady_clock::now()});
 }
 
 absl::Status MessageStore::WriteDedupeIndex(store::WriteTxn& txn,
                                             uint64_t* upto) {
   ASSIGN_OR_RETURN(store::Dbi dedupe, Db("dedupe"));
   ASSIGN_OR_RETURN(store::Dbi meta, Db("meta"));
-  // The oldest keys, at most a chunk, inserted in key order (the inserts
-  // walk the B-tree from left to right).
-  std::vector<std::pair<const std::string*, uint64_t>> entries;
-  auto it = unindexed_by_seq_.begin();
-  for (; it != unindexed_by_seq_.end() &&
-         entries.size() < std::max<size_t>(options_.dedupe_index_chunk, 1);
-       ++it) {
-    entries.emplace_back(&it->second, it->first);
-  }
+  // Keys in order: the inserts walk the B-tree from left to right.
+  std::vector<const std::pair<const std::string, uint64_t>*> entries;
+  entries.reserve(unindexed_dedupe_.size());
+  for (const auto& entry : unindexed_dedupe_) entries.push_back(&entry);
   std::sort(entries.begin(), entries.end(),
-            [](const auto& a, const auto& b) { return *a.first < *b.first; });
-  for (const auto& [key, seq] : entries) {
-    RETURN_IF_ERROR(txn.Put(dedupe, *key, store::EncodeU64BE(seq)));
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* entry : entries) {
+    RETURN_IF_ERROR(
+        txn.Put(dedupe, entry->first, store::EncodeU64BE(entry->second)));
   }
   // Jobs run on the writer thread between intake commits, so every message
-  // committed so far has its key in unindexed_by_seq_ or in `dedupe`: all
-  // up to the oldest key left are indexed.
-  *upto = it == unindexed_by_seq_.end() ? heads_.next_message_seq - 1
-                                        : it->first - 1;
+  // committed so far has its key in unindexed_dedupe_ or in `dedupe`.
+  *upto = heads_.next_message_seq - 1;
   return txn.Put(meta, kDedupeIndexedKey, store::EncodeU64BE(*upto));
 }
 
 void MessageStore::DedupeIndexed(uint64_t upto) {
   dedupe_indexed_seq_ = std::max(dedupe_indexed_seq_, upto);
-  while (!unindexed_by_seq_.empty() &&
-         unindexed_by_seq_.begin()->first <= upto) {
-    unindexed_dedupe_.erase(unindexed_by_seq_.begin()->second);
-    unindexed_by_seq_.erase(unindexed_by_seq_.begin());
+  for (auto it = unindexed_dedupe_.begin(); it != unindexed_dedupe_.end();) {
+    if (it->second <= upto) {
+      it = unindexed_dedupe_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -897,10 +884,7 @@ void MessageStore::CommitIntakeBatch(std::vector<Pending>& batch,
   if (status.ok()) {
     heads_ = heads;
     latency_carry_.clear();
-    for (auto& [key, seq] : batch_dedupe_) {
-      unindexed_by_seq_.emplace(seq, key);
-      unindexed_dedupe_.emplace(key, seq);
-    }
+    unindexed_dedupe_.merge(batch_dedupe_);
     batch_dedupe_.clear();
     CarryLatencies(batch, clock_->NowMicros());
     commits_++;

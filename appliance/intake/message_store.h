@@ -20,10 +20,8 @@
 // stores the key in the message's metadata (appended, like the rest) and the
 // writer keeps it in memory (`unindexed_dedupe_`) until a write job — queued
 // after the commit, run like the other jobs once the intake pauses or
-// kJobMaxDelay passed, at most dedupe_index_chunk keys, oldest first, and at
-// once while more than that wait — puts the keys into `dedupe` together with
-// the meta key "dedupe_indexed_seq" (every message up to that seq is in
-// `dedupe`).
+// kJobMaxDelay passed — puts the keys into `dedupe` together with the meta
+// key "dedupe_indexed_seq" (every message up to that seq is in `dedupe`).
 // Duplicates are looked up in memory first, then in `dedupe`; on open the
 // store reloads the keys of the messages after "dedupe_indexed_seq", so a
 // crash between the two commits loses no duplicate detection.
@@ -120,10 +118,6 @@ struct MessageStoreOptions {
   // costs the ACK path): false leaves out the intake's received/answered
   // audit records and the checkpoint. hl7d never sets it.
   bool audit_intake = true;
-  // Most dedupe keys one index job writes (see "The duplicate index is
-  // written behind the ACK path" above): each is about one random page, so
-  // this bounds how long an ACK can wait behind the job.
-  size_t dedupe_index_chunk = 512;
 };
 
 // Upper bounds (microseconds) of the latency histogram buckets kept in the
@@ -325,9 +319,8 @@ class MessageStore {
   // Writer thread, mu_ held: queues the write job that moves
   // unindexed_dedupe_ into `dedupe`, unless it is empty or already queued.
   void QueueDedupeIndexJobLocked();
-  // Puts the oldest options_.dedupe_index_chunk keys of unindexed_by_seq_
-  // into `dedupe` and sets "dedupe_indexed_seq" to the seq before the oldest
-  // key left (or the last message seq), which it returns in `upto`.
+  // Puts unindexed_dedupe_ into `dedupe` and sets "dedupe_indexed_seq" to
+  // the last message seq, which it returns in `upto`.
   absl::Status WriteDedupeIndex(store::WriteTxn& txn, uint64_t* upto);
   // After a commit of WriteDedupeIndex(): forgets the keys it wrote.
   void DedupeIndexed(uint64_t upto);
@@ -390,7 +383,6 @@ class MessageStore {
   // this file). batch_dedupe_: those of the intake batch being written,
   // merged in after its commit.
   std::unordered_map<std::string, uint64_t> unindexed_dedupe_;
-  std::map<uint64_t, std::string> unindexed_by_seq_;  // The same, by seq.
   std::unordered_map<std::string, uint64_t> batch_dedupe_;
   uint64_t dedupe_indexed_seq_ = 0;
   bool dedupe_job_queued_ = false;  // Guarded by mu_.

@@ -241,42 +241,6 @@ TEST(MessageStoreTest, DedupeIndexIsWrittenBehindTheIntake) {
   }
 }
 
-TEST(MessageStoreTest, IndexJobsWriteAChunkEachUntilAllAreIndexed) {
-  const std::string dir = test_util::NewTempDir("dedupe_chunk");
-  FakeClock clock;
-  MessageStoreOptions options = Options(dir);
-  options.dedupe_index_chunk = 2;
-  auto store = MessageStore::Open(options, &clock);
-  ASSERT_TRUE(store.ok());
-  // Submitted together (mostly one commit): one job cannot take them all.
-  constexpr int kMessages = 7;
-  std::vector<std::promise<absl::StatusOr<IntakeResult>>> done(kMessages);
-  for (int i = 0; i < kMessages; ++i) {
-    (*store)->Submit(
-        Request("N" + std::to_string(i), pb::ACK_CODE_ACCEPT, "raw"),
-        [&done, i](absl::StatusOr<IntakeResult> r) {
-          done[i].set_value(std::move(r));
-        });
-  }
-  for (auto& d : done) ASSERT_TRUE(d.get_future().get().ok());
-  // No more intake: the rest must follow without another commit's nudge.
-  std::optional<uint64_t> indexed;
-  for (int i = 0; i < 300 && indexed.value_or(0) < kMessages; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    indexed = StoredDedupe((*store)->env(), "N0").second;
-  }
-  EXPECT_EQ(indexed, std::optional<uint64_t>(kMessages));
-  for (int i = 0; i < kMessages; ++i) {
-    EXPECT_TRUE(StoredDedupe((*store)->env(), "N" + std::to_string(i)).first)
-        << i;
-  }
-  // And repeats are still found.
-  absl::StatusOr<IntakeResult> again =
-      SubmitAndWait(**store, Request("N3", pb::ACK_CODE_ACCEPT, "raw"));
-  ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(again->duplicate);
-}
-
 TEST(MessageStoreTest, RepeatsWithinOneBatchAreDuplicates) {
   const std::string dir = test_util::NewTempDir("dup_batch");
   FakeClock clock;
