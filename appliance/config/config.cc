@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "appliance/base/loopback.h"
 #include "appliance/base/status_macros.h"
 
 namespace appliance::config {
@@ -55,10 +56,6 @@ absl::StatusOr<bool> ParseBool(const std::string& flag,
 }
 
 }  // namespace
-
-bool IsLoopback(const std::string& a) {
-  return a == "localhost" || a == "::1" || a.rfind("127.", 0) == 0;
-}
 
 absl::StatusOr<std::vector<std::string>> ParseFlags(int argc, char** argv,
                                                     int first, FlagMap* flags) {
@@ -345,7 +342,7 @@ absl::Status Validate(const ApplianceConfig& c) {
         "--tls_require_client_cert needs a CA file (--tls_ca_file) to verify "
         "client certificates");
   }
-  if (!IsLoopback(mllp.bind()) && !has_tls) {
+  if (!IsLoopbackAddress(mllp.bind()) && !has_tls) {
     return absl::FailedPreconditionError(absl::StrCat(
         "refusing to listen for MLLP on ", mllp.bind(),
         " without TLS: PHI must not cross the network in clear. Configure "
@@ -419,7 +416,7 @@ absl::Status ValidateControl(const ControlConfig& control) {
       }
     }
   }
-  if (!IsLoopback(control.bind()) && !has_tls) {
+  if (!IsLoopbackAddress(control.bind()) && !has_tls) {
     return absl::FailedPreconditionError(absl::StrCat(
         "refusing to serve the gRPC control plane on ", control.bind(),
         " without TLS: plain-text gRPC is allowed on loopback only. Configure "
@@ -487,7 +484,7 @@ absl::Status ValidateOps(const OpsConfig& ops) {
   if (ops.heartbeat_interval_s() == 0) {
     return absl::InvalidArgumentError("ops.heartbeat_interval_s must be >= 1");
   }
-  if (!IsLoopback(ops.bind()) && (!has_tls || hash.empty())) {
+  if (!IsLoopbackAddress(ops.bind()) && (!has_tls || hash.empty())) {
     return absl::FailedPreconditionError(absl::StrCat(
         "refusing to serve the ops HTTP endpoints on ", ops.bind(),
         " without TLS and a viewer token. Configure --http_tls_cert_file, "
@@ -539,7 +536,7 @@ absl::Status ValidateDelivery(const DeliveryConfig& d) {
   } else {
     host = host.substr(0, host.rfind(':'));
   }
-  if (!IsLoopback(host)) {
+  if (!IsLoopbackAddress(host)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "refusing to deliver to ", url,
         " over plain HTTP: PHI must not cross the network in clear. Use an "

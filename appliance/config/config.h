@@ -69,9 +69,6 @@ absl::Status ValidateControl(const ControlConfig& control);
 // The terminology CSV is read and checked by hl7d at start.
 absl::Status ValidateMapping(const MappingConfig& mapping);
 
-// True for 127.0.0.0/8, ::1 and "localhost".
-bool IsLoopback(const std::string& address);
-
 }  // namespace appliance::config
 
 #endif  // APPLIANCE_CONFIG_CONFIG_H_

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "appliance/base/loopback.h"
 #include "gtest/gtest.h"
 
 namespace appliance::config {
@@ -72,8 +73,10 @@ TEST(ConfigTest, NonLoopbackNeedsTls) {
                   .ok());
   EXPECT_TRUE(LoadConfig({{"bind", "127.0.0.5"}}).ok());
   EXPECT_TRUE(LoadConfig({{"bind", "::1"}}).ok());
-  EXPECT_TRUE(IsLoopback("localhost"));
-  EXPECT_FALSE(IsLoopback("10.0.0.1"));
+  EXPECT_TRUE(IsLoopbackAddress("localhost"));
+  EXPECT_FALSE(IsLoopbackAddress("10.0.0.1"));
+  // A host name that merely starts with "127." is not loopback.
+  EXPECT_FALSE(LoadConfig({{"bind", "127.attacker.example"}}).ok());
 }
 
 TEST(ConfigTest, DeliveryDefaultsToFileSinkBesideTheStore) {
@@ -96,6 +99,9 @@ TEST(ConfigTest, PlainHttpEhrOnlyOnLoopback) {
   EXPECT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(std::string(c.status().message()).find("plain HTTP"),
             std::string::npos);
+  // A host name that merely starts with "127." may resolve anywhere.
+  c = LoadConfig({{"ehr_url", "http://127.attacker.example/fhir"}});
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition);
   c = LoadConfig({{"ehr_url", "ftp://x"}});
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
   c = LoadConfig({{"ehr_url", "https://e/fhir"},

@@ -767,20 +767,6 @@ absl::Status CheckTlsFileReadable(const char* server, const std::string& path,
   return absl::OkStatus();
 }
 
-bool IsLoopbackAddress(const std::string& address) {
-  if (absl::AsciiStrToLower(address) == "localhost") return true;
-  asio::error_code ec;
-  const asio::ip::address parsed = asio::ip::make_address(address, ec);
-  if (ec) return false;
-  if (parsed.is_v4()) return (parsed.to_v4().to_uint() >> 24) == 127;
-  const asio::ip::address_v6 v6 = parsed.to_v6();
-  if (v6.is_v4_mapped()) {
-    return (asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_uint() >>
-            24) == 127;
-  }
-  return v6.is_loopback();
-}
-
 class Server::Impl {
  public:
   Impl(const ServerOptions& options, FrameHandler* handler)

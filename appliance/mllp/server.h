@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "appliance/base/loopback.h"
 #include "appliance/mllp/handler.h"
 
 namespace appliance::mllp {
@@ -90,9 +91,8 @@ struct ServerStats {
   uint64_t responders_dropped = 0;      // Responders destroyed uncalled.
 };
 
-// True for 127.0.0.0/8, ::1 (and its v4-mapped form ::ffff:127.x.y.z) and
-// "localhost"; false for anything else, including unparsable text.
-bool IsLoopbackAddress(const std::string& address);
+// appliance/base/loopback.h, here for the server's callers and tests.
+using ::appliance::IsLoopbackAddress;
 
 // Checks a TLS file setting before a server starts: INVALID_ARGUMENT when
 // empty, FAILED_PRECONDITION when unreadable; messages start with `server`
