@@ -26,6 +26,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "appliance/base/status_macros.h"
+#include "appliance/crypto/openssl_errors.h"
 #include "appliance/mllp/framer.h"
 #include "appliance/mllp/response_sequencer.h"
 #include "appliance/mllp/slow_sender.h"
@@ -67,18 +68,6 @@ std::string HostPort(const std::string& address, uint16_t port) {
     return absl::StrCat("[", address, "]:", port);
   }
   return absl::StrCat(address, ":", port);
-}
-
-// Drains OpenSSL's error queue for this thread into one line.
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long err = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(err, buf, sizeof(buf));
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? std::string("unknown OpenSSL error") : out;
 }
 
 absl::Status CheckReadable(const std::string& path, const char* option) {
@@ -808,32 +797,32 @@ class Server::Impl {
     SSL_CTX* raw = SSL_CTX_new(TLS_server_method());
     if (raw == nullptr) {
       return absl::InternalError(
-          absl::StrCat("MLLP TLS: SSL_CTX_new: ", OpenSslErrors()));
+          absl::StrCat("MLLP TLS: SSL_CTX_new: ", crypto::OpenSslErrors()));
     }
     ssl_ctx_.emplace(raw);  // Takes ownership.
     ctx_.tls = &*ssl_ctx_;
     if (SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION) != 1) {
       return absl::InternalError(
-          absl::StrCat("MLLP TLS: cannot require TLS 1.2: ", OpenSslErrors()));
+          absl::StrCat("MLLP TLS: cannot require TLS 1.2: ", crypto::OpenSslErrors()));
     }
     SSL_CTX_set_options(raw, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (SSL_CTX_use_certificate_chain_file(raw, tls.cert_file.c_str()) != 1) {
       return absl::InvalidArgumentError(
           absl::StrCat("MLLP TLS: cannot load certificate from tls.cert_file '",
-                       tls.cert_file, "': ", OpenSslErrors()));
+                       tls.cert_file, "': ", crypto::OpenSslErrors()));
     }
     if (SSL_CTX_use_PrivateKey_file(raw, tls.key_file.c_str(),
                                     SSL_FILETYPE_PEM) != 1) {
       return absl::InvalidArgumentError(
           absl::StrCat("MLLP TLS: cannot load private key from tls.key_file '",
-                       tls.key_file, "': ", OpenSslErrors()));
+                       tls.key_file, "': ", crypto::OpenSslErrors()));
     }
     if (SSL_CTX_check_private_key(raw) != 1) {
       return absl::InvalidArgumentError(
           absl::StrCat("MLLP TLS: tls.key_file '", tls.key_file,
                        "' does not match the certificate in '", tls.cert_file,
-                       "': ", OpenSslErrors()));
+                       "': ", crypto::OpenSslErrors()));
     }
     if (!tls.ca_file.empty()) {
       if (SSL_CTX_load_verify_locations(raw, tls.ca_file.c_str(), nullptr) !=
@@ -841,7 +830,7 @@ class Server::Impl {
         return absl::InvalidArgumentError(
             absl::StrCat("MLLP TLS: cannot load CA certificates from "
                          "tls.ca_file '",
-                         tls.ca_file, "': ", OpenSslErrors()));
+                         tls.ca_file, "': ", crypto::OpenSslErrors()));
       }
       // Tell clients which CAs we accept, so they pick the right cert.
       if (STACK_OF(X509_NAME)* names =

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "appliance/base/status_macros.h"
 #include "appliance/crypto/hash.h"
+#include "appliance/crypto/openssl_errors.h"
 #include "appliance/mllp/server.h"
 #include "asio.hpp"
 #include "asio/ssl.hpp"
@@ -36,17 +37,6 @@ SteadyClock::duration ToClock(absl::Duration d) {
 bool IsTokenChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
          strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
-
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long err = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(err, buf, sizeof(buf));
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? std::string("unknown OpenSSL error") : out;
 }
 
 // Parses a request head (request line and headers, without the final empty
@@ -493,7 +483,7 @@ class HttpServer::Impl {
       return absl::InvalidArgumentError(
           absl::StrCat("ops HTTP TLS: cannot load certificate '",
                        tls.cert_file, "' and key '", tls.key_file,
-                       "': ", OpenSslErrors()));
+                       "': ", crypto::OpenSslErrors()));
     }
     shared_.tls = &*ssl_ctx_;
     return absl::OkStatus();
