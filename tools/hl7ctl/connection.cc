@@ -1,13 +1,12 @@
 #include "tools/hl7ctl/connection.h"
 
-#include <arpa/inet.h>
-
 #include <chrono>
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "appliance/base/loopback.h"
 #include "tools/hl7ctl/file_util.h"
 
 namespace hl7ctl {
@@ -47,13 +46,7 @@ std::string HostOf(const std::string& target) {
 }  // namespace
 
 bool IsLoopbackTarget(const std::string& target) {
-  const std::string host = absl::AsciiStrToLower(HostOf(target));
-  if (host == "localhost" || host == "::1") return true;
-  in_addr v4;
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
-    return (ntohl(v4.s_addr) >> 24) == 127;
-  }
-  return false;
+  return appliance::IsLoopbackAddress(HostOf(target));
 }
 
 absl::StatusOr<ConnectionOptions> ResolveConnection(ConnectionFlags flags,

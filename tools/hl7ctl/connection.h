@@ -56,7 +56,7 @@ struct ConnectionOptions {
 absl::StatusOr<ConnectionOptions> ResolveConnection(ConnectionFlags flags,
                                                     const GetEnv& getenv);
 
-// True for 127.0.0.0/8, ::1 and localhost (with or without a port).
+// appliance::IsLoopbackAddress of the target's host (with or without a port).
 bool IsLoopbackTarget(const std::string& target);
 
 // A channel to the server. Calls fail fast (UNAVAILABLE) when nothing
