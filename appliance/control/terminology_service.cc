@@ -49,16 +49,7 @@ absl::Status CheckVersion(int64_t version, const char* field) {
 }
 
 absl::Status CheckComment(const std::string& comment) {
-  if (comment.size() > 200) {
-    return absl::InvalidArgumentError("comment: at most 200 characters");
-  }
-  for (unsigned char c : comment) {
-    if (c < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError(
-          "comment: control characters are not allowed");
-    }
-  }
-  return absl::OkStatus();
+  return CheckOperatorText(comment, "comment", 200, /*required=*/false);
 }
 
 // The version's number as the store resolved it (0 -> current).
