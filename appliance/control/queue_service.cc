@@ -173,7 +173,7 @@ grpc::Status QueueServiceImpl::GetOperationOutcome(
         ASSIGN_OR_RETURN(
             std::string outcome,
             store_->keys()->Open(e->sealed_outcome(),
-                                 absl::StrCat("outcome/", req->seq())));
+                                 intake::OutcomeAad(req->seq())));
         resp->set_seq(req->seq());
         resp->set_operation_outcome(std::move(outcome));
         resp->set_http_status(e->last_http_status());

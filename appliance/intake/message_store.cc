@@ -122,6 +122,7 @@ std::string LatencyBucketName(int64_t latency_us) {
 
 std::string PayloadAad(uint64_t seq) { return absl::StrCat("payload/", seq); }
 std::string BundleAad(uint64_t seq) { return absl::StrCat("bundle/", seq); }
+std::string OutcomeAad(uint64_t seq) { return absl::StrCat("outcome/", seq); }
 
 class MessageStore::TxnAuditAppender final : public AuditAppender {
  public:

@@ -174,6 +174,9 @@ using WriteJobCallback = std::function<void(absl::Status)>;
 // Associated data of a sealed payload / Bundle of message `seq`.
 std::string PayloadAad(uint64_t seq);
 std::string BundleAad(uint64_t seq);
+// ... and of the EHR's OperationOutcome kept with a dead letter
+// (PipelineEntry.sealed_outcome).
+std::string OutcomeAad(uint64_t seq);
 
 // Counts for `hl7d inspect` and the dashboard.
 struct StoreSummary {

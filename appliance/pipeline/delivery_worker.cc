@@ -23,8 +23,6 @@ constexpr char kPausedKey[] = "delivery_paused";
 // Longest a sender sleeps before looking again (covers clock changes).
 constexpr absl::Duration kMaxSleep = absl::Milliseconds(200);
 
-std::string OutcomeAad(uint64_t seq) { return absl::StrCat("outcome/", seq); }
-
 std::string LaneOf(const pb::PipelineEntry& e) {
   // Entries without a patient (none today) are ordered only by themselves.
   return e.order_key().empty() ? absl::StrCat("#", e.seq()) : e.order_key();
@@ -477,7 +475,7 @@ intake::WriteJob DeliveryWorker::MakeResultJob(std::shared_ptr<const Result> r) 
     entry.set_next_attempt_at_us(r->next_due_us);
     if (!a.outcome.empty()) {
       ASSIGN_OR_RETURN(std::string sealed,
-                       store_->keys()->Seal(a.outcome, OutcomeAad(seq)));
+                       store_->keys()->Seal(a.outcome, intake::OutcomeAad(seq)));
       entry.set_sealed_outcome(std::move(sealed));
     } else {
       entry.clear_sealed_outcome();
