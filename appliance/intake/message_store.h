@@ -93,6 +93,7 @@
 #include "absl/status/statusor.h"
 #include "api/store/v1/records.pb.h"
 #include "appliance/base/clock.h"
+#include "appliance/base/hour_bucket.h"
 #include "appliance/crypto/keys.h"
 #include "appliance/store/lmdb_env.h"
 
@@ -126,8 +127,9 @@ inline constexpr int64_t kLatencyBoundsUs[] = {
     500,    1000,   2000,    5000,    10000,   20000,  50000,
     100000, 200000, 500000, 1000000, 2000000, 5000000};
 
-// "2026010112" for a time in the 12:00 UTC hour of 2026-01-01.
-std::string HourBucket(int64_t micros);
+// "2026010112" for a time in the 12:00 UTC hour of 2026-01-01
+// (appliance/base/hour_bucket.h; the ops statistics read the keys back).
+using ::appliance::HourBucket;
 // "h/<HourBucket(micros)>/<name>".
 std::string HourlyKey(int64_t micros, std::string_view name);
 // Key of the bucket of kLatencyBoundsUs that `latency_us` falls in, without

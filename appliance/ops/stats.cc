@@ -9,21 +9,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "appliance/base/hour_bucket.h"
 #include "appliance/fhir/json_writer.h"
 
 namespace appliance::ops {
 namespace {
-
-// "YYYYMMDDHH" in UTC, as intake::HourBucket() writes it.
-std::string Hour(int64_t us) {
-  const time_t secs = static_cast<time_t>(
-      us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-  struct tm utc;
-  gmtime_r(&secs, &utc);
-  char buf[16];
-  strftime(buf, sizeof(buf), "%Y%m%d%H", &utc);
-  return buf;
-}
 
 // Splits "h/<hour>/<name>"; false for other keys.
 bool SplitHourKey(const std::string& key, std::string* hour,
@@ -64,8 +54,8 @@ uint64_t Get(const CounterMap& m, const std::string& key) {
 CounterMap SumHours(const CounterMap& counters, int64_t from_us,
                     int64_t to_us) {
   CounterMap out;
-  const std::string from = Hour(from_us);
-  const std::string to = Hour(to_us);
+  const std::string from = HourBucket(from_us);
+  const std::string to = HourBucket(to_us);
   std::string hour, name;
   for (auto it = counters.lower_bound("h/" + from); it != counters.end();
        ++it) {
