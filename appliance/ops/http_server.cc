@@ -1,6 +1,5 @@
 #include "appliance/ops/http_server.h"
 
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <unistd.h>
@@ -141,9 +140,7 @@ bool Authorized(const Shared& s, const HttpRequest& req) {
   }
   const std::string got = TokenSha256Hex(
       std::string(absl::StripAsciiWhitespace(auth->substr(kBearer.size()))));
-  const std::string& want = s.options.bearer_token_sha256;
-  return got.size() == want.size() &&
-         CRYPTO_memcmp(got.data(), want.data(), got.size()) == 0;
+  return crypto::ConstantTimeEquals(got, s.options.bearer_token_sha256);
 }
 
 class Connection : public std::enable_shared_from_this<Connection> {
