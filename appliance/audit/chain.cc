@@ -118,6 +118,33 @@ absl::StatusOr<std::string> PredecessorHash(store::ReadTxn& txn,
   return std::string();
 }
 
+absl::Status ForEachRecord(store::ReadTxn& txn, store::Dbi audit,
+                           store::Dbi meta, uint64_t from_seq,
+                           const std::function<bool(pb::AuditRecord)>& fn) {
+  ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(audit));
+  std::string prev_hash;  // Of the record before the one read.
+  bool first = true;
+  absl::StatusOr<store::KeyValue> kv = c.Seek(store::EncodeU64BE(from_seq));
+  for (; kv.ok(); kv = c.Next()) {
+    pb::AuditRecord r;
+    if (!r.ParseFromArray(kv->value.data(),
+                          static_cast<int>(kv->value.size()))) {
+      return absl::DataLossError("an audit record does not parse (run verify)");
+    }
+    // Stored without prev_hash (StoredRecord): put it back.
+    if (r.prev_hash().empty()) {
+      if (first) {
+        ASSIGN_OR_RETURN(prev_hash, PredecessorHash(txn, audit, meta, r.seq()));
+      }
+      r.set_prev_hash(prev_hash);
+    }
+    first = false;
+    prev_hash = r.hash();
+    if (!fn(std::move(r))) return absl::OkStatus();
+  }
+  return absl::IsNotFound(kv.status()) ? absl::OkStatus() : kv.status();
+}
+
 absl::StatusOr<VerifyReport> Verify(store::Env& env,
                                     std::string_view hmac_key) {
   VerifyReport report;

@@ -11,6 +11,7 @@
 #define APPLIANCE_AUDIT_CHAIN_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,12 @@ std::string StoredRecord(pb::AuditRecord record);
 absl::StatusOr<std::string> PredecessorHash(store::ReadTxn& txn,
                                             store::Dbi audit, store::Dbi meta,
                                             uint64_t seq);
+
+// Calls `fn` with each record from `from_seq` on, in order, prev_hash put
+// back, until `fn` returns false. DATA_LOSS for a record that does not parse.
+absl::Status ForEachRecord(store::ReadTxn& txn, store::Dbi audit,
+                           store::Dbi meta, uint64_t from_seq,
+                           const std::function<bool(pb::AuditRecord)>& fn);
 
 // A checkpoint for the head (seq, hash) authenticated with `hmac_key`.
 pb::AuditCheckpoint MakeCheckpoint(uint64_t seq, const std::string& hash,

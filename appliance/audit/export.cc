@@ -163,31 +163,17 @@ absl::StatusOr<uint64_t> Export(store::Env& env, const ExportFilter& filter,
   ASSIGN_OR_RETURN(store::Dbi audit, env.GetDbi("audit"));
   ASSIGN_OR_RETURN(store::Dbi meta, env.GetDbi("meta"));
   ASSIGN_OR_RETURN(store::ReadTxn txn, env.BeginRead());
-  ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(audit));
   uint64_t n = 0;
-  std::string prev_hash;  // Of the record before the one read.
-  bool first = true;
-  absl::StatusOr<store::KeyValue> kv = c.First();
-  for (; kv.ok(); kv = c.Next()) {
-    pb::AuditRecord r;
-    if (!r.ParseFromArray(kv->value.data(), static_cast<int>(kv->value.size()))) {
-      return absl::DataLossError("an audit record does not parse (run verify)");
-    }
-    // Stored without prev_hash (StoredRecord): put it back.
-    if (r.prev_hash().empty()) {
-      if (first) {
-        ASSIGN_OR_RETURN(prev_hash, PredecessorHash(txn, audit, meta, r.seq()));
-      }
-      r.set_prev_hash(prev_hash);
-    }
-    first = false;
-    prev_hash = r.hash();
-    if (!Matches(r, filter)) continue;
-    out << (format == ExportFormat::kJsonLines ? RecordJson(r) : RecordAuditEvent(r))
-        << "\n";
-    ++n;
-  }
-  if (!absl::IsNotFound(kv.status())) return kv.status();
+  RETURN_IF_ERROR(ForEachRecord(txn, audit, meta, /*from_seq=*/0,
+                                [&](const pb::AuditRecord& r) {
+                                  if (!Matches(r, filter)) return true;
+                                  out << (format == ExportFormat::kJsonLines
+                                              ? RecordJson(r)
+                                              : RecordAuditEvent(r))
+                                      << "\n";
+                                  ++n;
+                                  return true;
+                                }));
   if (!out) return absl::InternalError("write error");
   return n;
 }

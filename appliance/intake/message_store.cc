@@ -989,29 +989,13 @@ absl::StatusOr<std::vector<pb::AuditRecord>> MessageStore::ReadAudit(
   std::vector<pb::AuditRecord> out;
   ASSIGN_OR_RETURN(store::Dbi audit, Db("audit"));
   ASSIGN_OR_RETURN(store::Dbi meta, Db("meta"));
+  if (limit == 0) return out;
   ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
-  ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(audit));
-  absl::StatusOr<store::KeyValue> kv =
-      c.Seek(store::EncodeU64BE(after_seq + 1));
-  std::string prev_hash;  // Of the record before the one read.
-  for (; kv.ok() && out.size() < limit; kv = c.Next()) {
-    pb::AuditRecord r;
-    if (!r.ParseFromArray(kv->value.data(),
-                          static_cast<int>(kv->value.size()))) {
-      return absl::DataLossError("audit record does not parse");
-    }
-    // Stored without prev_hash (audit::StoredRecord): put it back.
-    if (r.prev_hash().empty()) {
-      if (out.empty()) {
-        ASSIGN_OR_RETURN(prev_hash,
-                         audit::PredecessorHash(txn, audit, meta, r.seq()));
-      }
-      r.set_prev_hash(prev_hash);
-    }
-    prev_hash = r.hash();
-    out.push_back(std::move(r));
-  }
-  if (!kv.ok() && !absl::IsNotFound(kv.status())) return kv.status();
+  RETURN_IF_ERROR(audit::ForEachRecord(txn, audit, meta, after_seq + 1,
+                                       [&](pb::AuditRecord r) {
+                                         out.push_back(std::move(r));
+                                         return out.size() < limit;
+                                       }));
   return out;
 }
 
