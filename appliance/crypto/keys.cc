@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "appliance/base/file_io.h"
 #include "appliance/base/status_macros.h"
 #include "appliance/crypto/hash.h"
 #include "appliance/crypto/random.h"
@@ -66,14 +67,6 @@ class WipeOnExit {
   std::string* s_;  // Not owned; outlives this object.
 };
 
-// "<what> <path>: <strerror>", with the code absl maps `error` to.
-absl::Status ErrnoError(int error, std::string_view what,
-                        const std::string& path) {
-  return absl::ErrnoToStatus(
-      error,
-      absl::StrCat(absl::string_view(what.data(), what.size()), " ", path));
-}
-
 // Prefixes `status`'s message with the key file's path.
 absl::Status WithPath(const absl::Status& status, const std::string& path) {
   return absl::Status(status.code(),
@@ -100,30 +93,11 @@ class Fd {
   int fd_;
 };
 
-absl::Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    const ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(errno, "cannot write", path);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
 std::string DirName(const std::string& path) {
   const size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
-}
-
-absl::Status FsyncDir(const std::string& dir) {
-  Fd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoError(errno, "cannot open directory", dir);
-  if (fsync(fd.get()) != 0) return ErrnoError(errno, "cannot fsync", dir);
-  return absl::OkStatus();
 }
 
 // Moves `from` to `to` unless `to` exists (ALREADY_EXISTS then). Uses

@@ -12,25 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "appliance/base/file_io.h"
 
 namespace appliance::pipeline {
 namespace {
 
 absl::Status Errno(const std::string& what) {
   return absl::InternalError(absl::StrCat(what, ": ", strerror(errno)));
-}
-
-// Writes all of `data` (retrying short writes and EINTR).
-absl::Status WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("write");
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -58,11 +46,6 @@ FileSink::~FileSink() = default;
 
 FileSink::OpenFile::~OpenFile() { ::close(fd); }
 
-std::string FileSink::current_file() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return path_;
-}
-
 absl::Status FileSink::Rotate() {
   if (file_ != nullptr) {
     // Everything written to the old file becomes durable before the switch,
@@ -76,22 +59,18 @@ absl::Status FileSink::Rotate() {
   // Several files may start within one second; the counter (and O_EXCL) keep
   // their names apart, also from files of an earlier run.
   for (int tries = 0; tries < 1000; ++tries) {
-    path_ = absl::StrCat(options_.dir, "/bundles-", stamp, "-", ++files_,
-                         ".ndjson");
-    const int fd = ::open(path_.c_str(),
+    const std::string path = absl::StrCat(options_.dir, "/bundles-", stamp,
+                                          "-", ++files_, ".ndjson");
+    const int fd = ::open(path.c_str(),
                           O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) {
       file_ = std::make_shared<OpenFile>(fd);
       size_ = 0;
-      // Make the new name itself durable.
-      const int dfd = ::open(options_.dir.c_str(), O_RDONLY | O_DIRECTORY);
-      if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-      }
-      return absl::OkStatus();
+      // Make the new name itself durable (a failure fails this delivery,
+      // which is retried: its Bundle is not reported delivered).
+      return FsyncDir(options_.dir);
     }
-    if (errno != EEXIST) return Errno(absl::StrCat("open ", path_));
+    if (errno != EEXIST) return Errno(absl::StrCat("open ", path));
   }
   return absl::InternalError("file sink: no free file name");
 }
@@ -130,7 +109,7 @@ AttemptResult FileSink::Deliver(uint64_t /*seq*/, std::string_view bundle) {
       s = Rotate();
       if (s.ok()) rotate_next_ = false;
     }
-    if (s.ok()) s = WriteAll(file_->fd, line);
+    if (s.ok()) s = WriteAll(file_->fd, line, options_.dir);
     if (s.ok()) {
       size_ += line.size();
       written_ += line.size();

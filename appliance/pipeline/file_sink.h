@@ -40,8 +40,6 @@ class FileSink final : public Destination {
   AttemptResult Deliver(uint64_t seq, std::string_view bundle) override;
   std::string name() const override { return "file:" + options_.dir; }
 
-  // The file being written ("" before the first Deliver()).
-  std::string current_file() const;
   // fdatasync() calls made for deliveries (fewer than deliveries when they
   // run concurrently).
   uint64_t syncs() const { return syncs_.load(); }
@@ -69,7 +67,6 @@ class FileSink final : public Destination {
   uint64_t size_ = 0;      // Of the current file. Guarded by mu_.
   uint64_t files_ = 0;     // Guarded by mu_.
   bool rotate_next_ = false;  // A write failed. Guarded by mu_.
-  std::string path_;       // Guarded by mu_.
   // Bytes written in all files since the sink opened, and how many of them
   // are known durable. written_ guarded by mu_; synced_ by sync_mu_ (and
   // only grows).
