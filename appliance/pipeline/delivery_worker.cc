@@ -3,7 +3,6 @@
 #include <glog/logging.h>
 
 #include <algorithm>
-#include <future>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -113,7 +112,6 @@ DeliverySnapshot DeliveryWorker::snapshot() const {
   for (const auto& [seq, item] : items_) {
     if (item.attempts > 0) ++s.retrying;
   }
-  s.lanes = lanes_.size();
   s.dead_letters = dead_letters_;
   s.paused = paused_;
   s.breaker_open = open_until_us_ != 0;
@@ -351,8 +349,7 @@ void DeliveryWorker::Attempt(uint64_t seq) {
   Finish(result);
 }
 
-void DeliveryWorker::Finish(const std::shared_ptr<const Result>& r) {
-  auto result = std::const_pointer_cast<Result>(r);
+void DeliveryWorker::Finish(const std::shared_ptr<Result>& result) {
   const int64_t now = result->now_us;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -638,9 +635,7 @@ absl::Status DeliveryWorker::RetryNow(uint64_t seq, const std::string& actor) {
   if (it != items_.end()) {
     it->second.blocked = false;
     if (s.ok()) it->second.due_us = now;
-    // Back into ready_ if it is its lane's head.
-    const auto& q = lanes_.at(it->second.lane);
-    if (!q.empty() && q.front() == seq) ready_.insert({it->second.due_us, seq});
+    ScheduleHeadLocked(it->second.lane);  // Back into ready_ if the head.
   } else if (s.ok()) {
     // A dead letter or delivered message queued again (or one not loaded
     // yet): deliver it.
@@ -693,8 +688,7 @@ absl::Status DeliveryWorker::Discard(uint64_t seq, const std::string& reason,
     if (s.ok()) {
       RemoveLocked(seq);
     } else {
-      const auto& q = lanes_.at(it->second.lane);
-      if (!q.empty() && q.front() == seq) ready_.insert({it->second.due_us, seq});
+      ScheduleHeadLocked(it->second.lane);
     }
   }
   cv_.notify_all();

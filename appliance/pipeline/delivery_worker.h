@@ -102,7 +102,6 @@ struct DeliverySnapshot {
   size_t queued = 0;    // Loaded, not finished (incl. in flight).
   size_t in_flight = 0;
   size_t retrying = 0;  // Queued with at least one failed attempt.
-  size_t lanes = 0;
   uint64_t dead_letters = 0;  // Messages in DEAD_LETTER now.
   bool paused = false;
   bool breaker_open = false;
@@ -190,7 +189,7 @@ class DeliveryWorker {
   void RemoveLocked(uint64_t seq);
   bool CanDispatchLocked(int64_t now_us) const;
   void Attempt(uint64_t seq);
-  void Finish(const std::shared_ptr<const Result>& result);
+  void Finish(const std::shared_ptr<Result>& result);
   intake::WriteJob MakeResultJob(std::shared_ptr<const Result> result);
   // Keeps a loaded message away from the senders while an operator's change
   // commits. FAILED_PRECONDITION when it is being delivered right now.

@@ -44,8 +44,6 @@ class RetryPolicy {
   std::optional<std::string> GiveUp(uint32_t attempts, absl::Time enqueued,
                                     absl::Time now) const;
 
-  const RetryPolicyOptions& options() const { return options_; }
-
  private:
   RetryPolicyOptions options_;
   std::function<double()> uniform_;

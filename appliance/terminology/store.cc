@@ -3,7 +3,6 @@
 #include <glog/logging.h>
 
 #include <algorithm>
-#include <future>
 #include <utility>
 
 #include "absl/strings/ascii.h"
