@@ -6,6 +6,7 @@
 #include "appliance/base/clock.h"
 #include "appliance/base/test_util.h"
 #include "appliance/intake/intake.h"
+#include "appliance/ops/http_test_util.h"
 #include "appliance/ops/intake_metrics.h"
 #include "gtest/gtest.h"
 
@@ -108,8 +109,16 @@ TEST_F(OpsServiceTest, MetricsAndStatsFollowTheMessages) {
 TEST_F(OpsServiceTest, ServesOverHttp) {
   HttpServerOptions o;
   o.port = 0;
+  o.bearer_token_sha256 = std::string(64, 'a');  // A viewer token is set:
   ASSERT_TRUE(ops_->Start(o).ok());
   EXPECT_NE(ops_->port(), 0);
+  const std::string health = Exchange(
+      ops_->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(absl::StartsWith(health, "HTTP/1.1 200")) << health;
+  // /healthz (a public path, for probes) answers without it, /metrics not.
+  const std::string metrics = Exchange(
+      ops_->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(absl::StartsWith(metrics, "HTTP/1.1 401")) << metrics;
   ops_->Shutdown();
 }
 
