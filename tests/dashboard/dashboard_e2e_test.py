@@ -184,19 +184,14 @@ class DashboardTest(unittest.TestCase):
         return c
 
     def run_checks(self, d):
-        codes = {}
-        for name, want, _ in MIX:
+        def corpus(name):
             with open(os.path.join(h.CORPUS, name), "rb") as f:
-                raw = f.read().replace(b"\r\n", b"\r").replace(b"\n", b"\r").rstrip(b"\r")
-            code, _ = h.msa(h.send_one(d.port, raw))
-            if code is None:  # An unparsable message gets an ACK without MSA? Keep the code.
-                code = "AR"
-            codes[name] = code
-            self.assertEqual(code, want, name)
+                return f.read().replace(b"\r\n", b"\r").replace(b"\n", b"\r").rstrip(b"\r")
+
+        for name, want, _ in MIX:
+            self.assertEqual(h.msa(h.send_one(d.port, corpus(name)))[0], want, name)
         # One repeat: re-acknowledged, counted as a duplicate, not as a message.
-        with open(os.path.join(h.CORPUS, "adt_a01_v25.hl7"), "rb") as f:
-            raw = f.read().replace(b"\r\n", b"\r").replace(b"\n", b"\r").rstrip(b"\r")
-        self.assertEqual(h.msa(h.send_one(d.port, raw))[0], "AA")
+        self.assertEqual(h.msa(h.send_one(d.port, corpus("adt_a01_v25.hl7")))[0], "AA")
 
         # Health.
         status, ctype, body = get(d.http_port, "/healthz")
