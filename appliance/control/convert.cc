@@ -95,6 +95,12 @@ void ToSummary(const spb::MessageMeta& m, api::MessageSummary* out) {
   out->set_parse_failed(m.parse_failed());
 }
 
+void AddMessageFields(const spb::MessageMeta& meta, api::QueueItem* out) {
+  out->set_message_type(meta.message_type());
+  out->set_control_id(meta.control_id());
+  ToTimestamp(meta.received_at_us(), out->mutable_received_at());
+}
+
 void ToQueueItem(const spb::PipelineEntry& e, api::QueueItem* out) {
   out->set_seq(e.seq());
   out->set_state(e.state());

@@ -47,6 +47,8 @@ absl::Status CheckTimestamp(const google::protobuf::Timestamp& ts,
 
 void ToSummary(const spb::MessageMeta& meta, api::MessageSummary* out);
 void ToQueueItem(const spb::PipelineEntry& entry, api::QueueItem* out);
+// The message's type, control id and receive time on a queue item.
+void AddMessageFields(const spb::MessageMeta& meta, api::QueueItem* out);
 void ToAuditEvent(const spb::AuditRecord& record, api::AuditEvent* out);
 
 // One page of a listing over records with a seq(): reads records after

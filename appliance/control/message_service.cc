@@ -96,10 +96,7 @@ grpc::Status MessageServiceImpl::GetMessage(grpc::ServerContext* ctx,
             store_->GetPipelineEntry(req->seq());
         if (e.ok()) {
           ToQueueItem(*e, resp->mutable_queue_item());
-          resp->mutable_queue_item()->set_message_type(m->message_type());
-          resp->mutable_queue_item()->set_control_id(m->control_id());
-          ToTimestamp(m->received_at_us(),
-                      resp->mutable_queue_item()->mutable_received_at());
+          AddMessageFields(*m, resp->mutable_queue_item());
         } else if (!absl::IsNotFound(e.status())) {
           return e.status();
         }

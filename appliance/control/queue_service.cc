@@ -48,8 +48,8 @@ void FillDeliveryState(const pipeline::DeliveryWorker* delivery,
   ToTimestamp(st.last_failure_us.load(), out->mutable_last_failure());
 }
 
-absl::Status QueueServiceImpl::FillItem(uint64_t seq,
-                                        api::QueueItem* out) const {
+absl::Status QueueServiceImpl::FillItem(uint64_t seq, api::QueueItem* out,
+                                        spb::MessageMeta* meta) const {
   absl::StatusOr<spb::PipelineEntry> e = store_->GetPipelineEntry(seq);
   if (absl::IsNotFound(e.status())) {
     return absl::NotFoundError(
@@ -58,11 +58,10 @@ absl::Status QueueServiceImpl::FillItem(uint64_t seq,
   RETURN_IF_ERROR(e.status());
   ToQueueItem(*e, out);
   absl::StatusOr<spb::MessageMeta> m = store_->GetMessage(seq);
-  if (m.ok()) {
-    out->set_message_type(m->message_type());
-    out->set_control_id(m->control_id());
-    ToTimestamp(m->received_at_us(), out->mutable_received_at());
-  }
+  if (m.ok()) AddMessageFields(*m, out);
+  if (meta == nullptr) return absl::OkStatus();
+  RETURN_IF_ERROR(m.status());
+  *meta = *std::move(m);
   return absl::OkStatus();
 }
 
@@ -117,12 +116,7 @@ grpc::Status QueueServiceImpl::ListQueue(grpc::ServerContext* ctx,
                   ToQueueItem(e, &item);
                   absl::StatusOr<spb::MessageMeta> m =
                       store_->GetMessage(e.seq());
-                  if (m.ok()) {
-                    item.set_message_type(m->message_type());
-                    item.set_control_id(m->control_id());
-                    ToTimestamp(m->received_at_us(),
-                                item.mutable_received_at());
-                  }
+                  if (m.ok()) AddMessageFields(*m, &item);
                   if (!req->message_type().empty() &&
                       item.message_type() != req->message_type()) {
                     return false;
@@ -142,8 +136,8 @@ grpc::Status QueueServiceImpl::GetQueueItem(grpc::ServerContext* ctx,
       ctx, FullMethod<QS>("GetQueueItem"), req->seq(),
       [&](const Principal&) -> absl::Status {
         RETURN_IF_ERROR(RequireSeq(req->seq()));
-        RETURN_IF_ERROR(FillItem(req->seq(), resp->mutable_item()));
-        ASSIGN_OR_RETURN(spb::MessageMeta m, store_->GetMessage(req->seq()));
+        spb::MessageMeta m;
+        RETURN_IF_ERROR(FillItem(req->seq(), resp->mutable_item(), &m));
         ToSummary(m, resp->mutable_message());
         return absl::OkStatus();
       });

@@ -60,9 +60,12 @@ class QueueServiceImpl final
       ::hl7appliance::control::v1::GetDeliveryStateResponse* resp) override;
 
  private:
-  // The entry of `seq` with its message's type, control id and time.
-  absl::Status FillItem(uint64_t seq,
-                        ::hl7appliance::control::v1::QueueItem* out) const;
+  // The entry of `seq` with its message's type, control id and time. With
+  // `meta`, the message's record is also returned there, and an error when
+  // it cannot be read.
+  absl::Status FillItem(
+      uint64_t seq, ::hl7appliance::control::v1::QueueItem* out,
+      ::hl7appliance::store::v1::MessageMeta* meta = nullptr) const;
 
   const CallGuard* const guard_;              // Not owned.
   intake::MessageStore* const store_;         // Not owned.
