@@ -338,7 +338,10 @@ intake::WriteJob MappingWorker::MakeJob(
 absl::StatusOr<std::string> MappingWorker::MergeWithStoredPatient(
     store::WriteTxn& txn, const Outcome& outcome) {
   ASSIGN_OR_RETURN(store::Dbi patients, store_->Db("patients"));
-  const std::string key = store_->Pseudonym(outcome.patient_presence.patient_id);
+  // The Patient's pseudonym, made on the worker thread (MapOne): the Patient
+  // entry's id is patient_presence.patient_id.
+  const std::string& key = outcome.order_key;
+  if (key.empty()) return absl::InternalError("ADT Bundle without a Patient entry");
   const std::string aad = absl::StrCat("patient/", crypto::ToHex(key));
   ASSIGN_OR_RETURN(std::string patient, ExtractPutPatient(outcome.bundle));
   std::string merged_bundle;
