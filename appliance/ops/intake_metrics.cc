@@ -7,6 +7,19 @@ constexpr std::string_view kTypes[] = {
     "ORU^R01", "ORM^O01", "ADT^A01", "ADT^A02", "ADT^A03", "ADT^A04",
     "ADT^A05", "ADT^A08", "ADT^A11", "ADT^A13", "ADT^A31", "ADT^A40",
     "ACK",     "other",   "unparsed"};
+constexpr size_t kOther = 13;     // Index of "other" in kTypes.
+constexpr size_t kUnparsed = 14;  // ... and of "unparsed".
+static_assert(kTypes[kOther] == "other" && kTypes[kUnparsed] == "unparsed");
+
+// Index in kTypes (and types_) of the series `type` is counted in.
+size_t TypeIndex(std::string_view type) {
+  if (type.empty()) return kUnparsed;
+  for (size_t i = 0; i < kOther; ++i) {
+    if (kTypes[i] == type) return i;
+  }
+  return kOther;
+}
+
 constexpr const char* kOutcomeNames[] = {"accepted", "error", "rejected",
                                          "not_stored"};
 
@@ -25,11 +38,7 @@ int AckIndex(hl7::AckCode code) {
 }  // namespace
 
 std::string_view IntakeMetrics::TypeLabel(std::string_view type) {
-  if (type.empty()) return "unparsed";
-  for (std::string_view t : kTypes) {
-    if (t == type && t != "other" && t != "unparsed") return t;
-  }
-  return "other";
+  return kTypes[TypeIndex(type)];
 }
 
 IntakeMetrics::IntakeMetrics(Registry& registry)
@@ -70,14 +79,8 @@ IntakeMetrics::IntakeMetrics(Registry& registry)
 void IntakeMetrics::OnAnswered(std::string_view type, hl7::AckCode code,
                                bool duplicate, bool stored, bool oversized,
                                int64_t processing_ns, int64_t ack_latency_ns) {
-  const std::string_view label = TypeLabel(type);
   const int outcome = stored ? AckIndex(code) : 3;
-  for (TypeSeries& s : types_) {
-    if (s.type == label) {
-      s.outcome[outcome]->Inc();
-      break;
-    }
-  }
+  types_[TypeIndex(type)].outcome[outcome]->Inc();  // Built in kTypes order.
   acks_[AckIndex(code)]->Inc();
   if (duplicate) duplicates_.Inc();
   if (oversized) oversized_.Inc();
