@@ -57,18 +57,32 @@ void OpsService::SetDeliveryStatus(DeliveryProvider provider) {
   delivery_ = std::move(provider);
 }
 
-absl::Status OpsService::DiskHeadroom() const {
+absl::StatusOr<uint64_t> OpsService::FreeDiskBytes() const {
   struct statvfs fs;
   if (statvfs(options_.data_dir.c_str(), &fs) != 0) {
     const int err = errno;
     return absl::UnavailableError(
         absl::StrCat("statvfs of the data directory failed: ", strerror(err)));
   }
-  const uint64_t free_bytes =
-      static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);
-  if (free_bytes < options_.min_free_disk_bytes) {
+  return static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);
+}
+
+std::optional<uint64_t> OpsService::AuditRecordCount() const {
+  absl::StatusOr<store::Dbi> audit = store_->Db("audit");
+  if (!audit.ok()) return std::nullopt;
+  absl::StatusOr<store::ReadTxn> txn = store_->env().BeginRead();
+  if (!txn.ok()) return std::nullopt;
+  absl::StatusOr<uint64_t> n = txn->Count(*audit);
+  if (!n.ok()) return std::nullopt;
+  return *n;
+}
+
+absl::Status OpsService::DiskHeadroom() const {
+  const absl::StatusOr<uint64_t> free_bytes = FreeDiskBytes();
+  if (!free_bytes.ok()) return free_bytes.status();
+  if (*free_bytes < options_.min_free_disk_bytes) {
     return absl::ResourceExhaustedError(
-        absl::StrCat(free_bytes >> 20, " MiB free, below the minimum of ",
+        absl::StrCat(*free_bytes >> 20, " MiB free, below the minimum of ",
                      options_.min_free_disk_bytes >> 20, " MiB"));
   }
   return absl::OkStatus();
@@ -195,22 +209,14 @@ void OpsService::CollectStore(MetricsWriter& w) {
     w.Gauge("hl7_store_readers_used", "LMDB reader slots used.",
             usage->readers_used);
   }
-  struct statvfs fs;
-  if (statvfs(options_.data_dir.c_str(), &fs) == 0) {
+  if (absl::StatusOr<uint64_t> free_bytes = FreeDiskBytes(); free_bytes.ok()) {
     w.Gauge("hl7_store_disk_free_bytes",
             "Free bytes of the data directory's file system.",
-            static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize));
+            static_cast<double>(*free_bytes));
   }
-  absl::StatusOr<store::Dbi> audit = store_->Db("audit");
-  if (audit.ok()) {
-    absl::StatusOr<store::ReadTxn> txn = store_->env().BeginRead();
-    if (txn.ok()) {
-      absl::StatusOr<uint64_t> n = txn->Count(*audit);
-      if (n.ok()) {
-        w.Gauge("hl7_audit_records", "Length of the audit hash chain.",
-                static_cast<double>(*n));
-      }
-    }
+  if (std::optional<uint64_t> n = AuditRecordCount()) {
+    w.Gauge("hl7_audit_records", "Length of the audit hash chain.",
+            static_cast<double>(*n));
   }
   for (const auto& [state, n] : QueueByState()) {
     w.Gauge("hl7_queue_depth", "Pipeline entries by state.",
@@ -247,14 +253,7 @@ HttpResponse OpsService::Stats() {
   in.last = std::move(*last);
   in.sessions = std::move(*sessions);
   in.queue_by_state = QueueByState();
-  absl::StatusOr<store::Dbi> audit = store_->Db("audit");
-  if (audit.ok()) {
-    absl::StatusOr<store::ReadTxn> txn = store_->env().BeginRead();
-    if (txn.ok()) {
-      absl::StatusOr<uint64_t> n = txn->Count(*audit);
-      if (n.ok()) in.audit_records = *n;
-    }
-  }
+  if (std::optional<uint64_t> n = AuditRecordCount()) in.audit_records = *n;
   DeliveryProvider delivery;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -87,6 +88,9 @@ class OpsService {
   };
   std::vector<CheckResult> RunChecks() const;
   absl::Status DiskHeadroom() const;
+  absl::StatusOr<uint64_t> FreeDiskBytes() const;
+  // Length of the audit chain; nullopt when it cannot be read.
+  std::optional<uint64_t> AuditRecordCount() const;
   void CollectStore(MetricsWriter& w);
   std::map<std::string, uint64_t> QueueByState();
   std::map<std::string, HttpHandler> Routes();
