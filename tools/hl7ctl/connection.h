@@ -82,7 +82,7 @@ class Connection {
 int ExitCodeFor(const grpc::Status& status);
 
 // "NOT_FOUND", "UNAVAILABLE", ...
-const char* StatusCodeName(grpc::StatusCode code);
+std::string StatusCodeName(grpc::StatusCode code);
 
 }  // namespace hl7ctl
 
