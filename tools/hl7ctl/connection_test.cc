@@ -25,6 +25,12 @@ std::string TempFile(const std::string& name, const std::string& text) {
   return path;
 }
 
+TEST(ConnectionTest, StatusCodeNames) {
+  EXPECT_EQ(StatusCodeName(grpc::StatusCode::NOT_FOUND), "NOT_FOUND");
+  EXPECT_EQ(StatusCodeName(grpc::StatusCode::UNAVAILABLE), "UNAVAILABLE");
+  EXPECT_EQ(StatusCodeName(static_cast<grpc::StatusCode>(99)), "UNKNOWN");
+}
+
 TEST(ConnectionTest, Loopback) {
   EXPECT_TRUE(IsLoopbackTarget("127.0.0.1:50051"));
   EXPECT_TRUE(IsLoopbackTarget("127.8.9.1:1"));
