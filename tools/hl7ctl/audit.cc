@@ -28,18 +28,6 @@ constexpr char kUsage[] =
     "  --to exclusive. EVENT is a type name such as AUDIT_MESSAGE_RECEIVED.\n"
     "  Exit 0 written, 2 store unreadable, 64 usage error.\n";
 
-// Parses RFC 3339 or a plain date (UTC midnight).
-bool ParseWhen(const std::string& text, int64_t* us) {
-  absl::Time t;
-  std::string err;
-  if (absl::ParseTime(absl::RFC3339_full, text, &t, &err) ||
-      absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err)) {
-    *us = absl::ToUnixMicros(t);
-    return true;
-  }
-  return false;
-}
-
 absl::StatusOr<std::unique_ptr<appliance::store::Env>> OpenAudit(
     const std::string& data_dir) {
   appliance::store::EnvOptions options;
@@ -73,11 +61,12 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
       }
       format = value;
     } else if (name == "--from" || name == "--to") {
-      int64_t us;
-      if (!ParseWhen(value, &us)) {
+      absl::Time when;
+      if (!ParseWhen(value, &when)) {
         return usage(name + "=" + value + ": expected RFC 3339 or YYYY-MM-DD");
       }
-      (name == "--from" ? filter.from_us : filter.to_us) = us;
+      (name == "--from" ? filter.from_us : filter.to_us) =
+          absl::ToUnixMicros(when);
     } else if (name == "--type") {
       appliance::audit::pb::AuditEventType type;
       if (!appliance::audit::pb::AuditEventType_Parse(value, &type)) {
@@ -125,6 +114,12 @@ int RunExport(const std::vector<std::string>& args, std::ostream& out,
 }
 
 }  // namespace
+
+bool ParseWhen(const std::string& text, absl::Time* when) {
+  std::string err;
+  return absl::ParseTime(absl::RFC3339_full, text, when, &err) ||
+         absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), when, &err);
+}
 
 int RunAudit(const std::vector<std::string>& args, std::ostream& out,
              std::ostream& err) {

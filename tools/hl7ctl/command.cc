@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "tools/hl7ctl/audit.h"
 
 namespace hl7ctl {
 
@@ -109,17 +110,18 @@ bool Invocation::Time(
   if (!Has(flag)) return true;
   const std::string text = Get(flag);
   absl::Time when;
-  std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &when, &error) &&
-      !absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &when, &error)) {
+  if (!ParseWhen(text, &when)) {
     Usage("--" + flag + "=" + text +
           ": expected RFC 3339 (2026-11-01T00:00:00Z) or YYYY-MM-DD (UTC)");
     return false;
   }
-  const int64_t ns = absl::ToUnixNanos(when);
+  // Seconds rounded down and nanos in [0, 1e9), as Timestamp requires (also
+  // before 1970).
+  const int64_t seconds = absl::ToUnixSeconds(when);
   google::protobuf::Timestamp* t = mutable_field();
-  t->set_seconds(ns / 1000000000);
-  t->set_nanos(static_cast<int32_t>(ns % 1000000000));
+  t->set_seconds(seconds);
+  t->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(when - absl::FromUnixSeconds(seconds))));
   return true;
 }
 
