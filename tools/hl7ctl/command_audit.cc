@@ -67,9 +67,7 @@ int Verify(Invocation& inv) {
           ->VerifyAudit(inv.Context().get(), api::VerifyAuditRequest(), &resp);
   if (!s.ok()) return inv.Fail(s);
   Print(inv, resp, [&] {
-    inv.out() << resp.report();
-    if (resp.report().empty() || resp.report().back() != '\n')
-      inv.out() << "\n";
+    PrintText(inv.out(), resp.report());
   });
   return resp.ok() ? kExitOk : kExitServerError;
 }

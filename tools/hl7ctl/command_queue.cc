@@ -78,11 +78,7 @@ int QueueOutcome(Invocation& inv) {
   return Print(inv, resp, [&] {
     inv.err() << "seq " << resp.seq() << ", HTTP " << resp.http_status()
               << ":\n";
-    inv.out() << resp.operation_outcome();
-    if (resp.operation_outcome().empty() ||
-        resp.operation_outcome().back() != '\n') {
-      inv.out() << "\n";
-    }
+    PrintText(inv.out(), resp.operation_outcome());
   });
 }
 
@@ -209,8 +205,7 @@ int MessagesRaw(Invocation& inv) {
     }
     std::string text = resp.raw();
     std::replace(text.begin(), text.end(), '\r', '\n');
-    inv.out() << text;
-    if (text.empty() || text.back() != '\n') inv.out() << "\n";
+    PrintText(inv.out(), text);
   });
 }
 
@@ -224,10 +219,7 @@ int MessagesBundle(Invocation& inv) {
                ->GetBundle(inv.Context().get(), req, &resp);
   if (!s.ok()) return inv.Fail(s);
   return Print(inv, resp, [&] {
-    inv.out() << resp.bundle_json();
-    if (resp.bundle_json().empty() || resp.bundle_json().back() != '\n') {
-      inv.out() << "\n";
-    }
+    PrintText(inv.out(), resp.bundle_json());
   });
 }
 

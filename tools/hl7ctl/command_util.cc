@@ -77,6 +77,11 @@ Fields MessageFields(const api::MessageSummary& m) {
   return f;
 }
 
+void PrintText(std::ostream& out, const std::string& text) {
+  out << text;
+  if (text.empty() || text.back() != '\n') out << "\n";
+}
+
 Fields DeliveryFields(const api::DeliveryState& d) {
   if (!d.configured()) return {{"configured", "no"}};
   return {

@@ -3,6 +3,7 @@
 #ifndef TOOLS_HL7CTL_COMMAND_UTIL_H_
 #define TOOLS_HL7CTL_COMMAND_UTIL_H_
 
+#include <ostream>
 #include <string>
 
 #include "api/control/v1/common.pb.h"
@@ -42,6 +43,9 @@ std::string AckText(spb::AckCode code);
 Fields QueueItemFields(const api::QueueItem& item);
 Fields MessageFields(const api::MessageSummary& m);
 Fields DeliveryFields(const api::DeliveryState& d);
+
+// Writes `text` to `out`, ending it with a newline if it has none.
+void PrintText(std::ostream& out, const std::string& text);
 
 // Prints `response` as JSON when --json, else calls `human`. Returns 0.
 template <typename Message, typename Human>
