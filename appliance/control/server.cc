@@ -36,16 +36,17 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
   return ss.str();
 }
 
+// `ca_pem`: the CA file's contents ("" without one).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
-    const ::hl7appliance::config::v1::TlsConfig& tls) {
+    const ::hl7appliance::config::v1::TlsConfig& tls, const std::string& ca_pem) {
   if (tls.cert_file().empty()) return grpc::InsecureServerCredentials();
   grpc::SslServerCredentialsOptions ssl;
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
   ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(tls.cert_file(), "certificate"));
   ASSIGN_OR_RETURN(pair.private_key, ReadPem(tls.key_file(), "key"));
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
-  if (!tls.ca_file().empty()) {
-    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(tls.ca_file(), "CA file"));
+  if (!ca_pem.empty()) {
+    ssl.pem_root_certs = ca_pem;
     // The chain is verified (and a certificate required) by the call guard,
     // so that refusals are audited (client_cert.h); the handshake still
     // proves possession of the certificate's key.
@@ -77,13 +78,17 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
     return absl::InvalidArgumentError(
         "control server: store and clock required");
   }
+  // Read once: the handshake and the call guard's verifier use the same CAs.
+  std::string ca;
+  if (!control.tls().ca_file().empty()) {
+    ASSIGN_OR_RETURN(ca, ReadPem(control.tls().ca_file(), "CA file"));
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
-                   Credentials(control.tls()));
+                   Credentials(control.tls(), ca));
 
   std::unique_ptr<ControlServer> server(new ControlServer());
   std::shared_ptr<const ClientCertVerifier> verifier;
-  if (!control.tls().ca_file().empty()) {
-    ASSIGN_OR_RETURN(std::string ca, ReadPem(control.tls().ca_file(), "CA file"));
+  if (!ca.empty()) {
     ASSIGN_OR_RETURN(verifier, ClientCertVerifier::Create(ca));
   }
   server->guard_ = std::make_unique<CallGuard>(
