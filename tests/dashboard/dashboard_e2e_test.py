@@ -77,7 +77,7 @@ class DashboardTest(unittest.TestCase):
         try:
             self.ehr.set_faults(reject_identifier=REJECTED_MRN, status=422)
             self.pki = ctl.Principals(work)
-            d = h.Hl7d(work, "--config=" + self.pki.write_config(CONFIG), "--grpc_port=0",
+            d = h.Hl7d(work, "--config=" + self.pki.write_config(CONFIG),
                        "--ehr_url=" + self.ehr.url).start()
             self.assertIsNotNone(d.http_port)
             try:
@@ -89,7 +89,7 @@ class DashboardTest(unittest.TestCase):
             self.ehr.stop()
 
     def hl7ctl_stats(self, d):
-        return ctl.Hl7ctl(ctl.grpc_port(d), self.pki).json("stats", "--count_messages",
+        return ctl.Hl7ctl(d.grpc_port, self.pki).json("stats", "--count_messages",
                                                             role="viewer")
 
     def wait_delivery_settled(self, d, timeout=60):

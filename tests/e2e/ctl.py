@@ -3,9 +3,8 @@
 For end-to-end tests (standard library only; /usr/bin/python3):
 
     pki = ctl.Principals(workdir)              # one token per role, in files
-    d = harness.Hl7d(workdir, "--config=" + pki.write_config(extra_text),
-                     "--grpc_port=0").start()
-    c = ctl.Hl7ctl(ctl.grpc_port(d), pki)
+    d = harness.Hl7d(workdir, "--config=" + pki.write_config(extra_text)).start()
+    c = ctl.Hl7ctl(d.grpc_port, pki)
     rc, out, err = c.run("queue", "list", role="viewer")
     doc = c.json("stats", role="admin")        # --json, parsed; asserts rc 0
 """
@@ -49,13 +48,6 @@ class Principals:
         with open(path, "w") as f:
             f.write(extra + "\n" + self.control_text())
         return path
-
-
-def grpc_port(hl7d):
-    """The control plane's port from hl7d's ready file (start with --grpc_port=0)."""
-    with open(os.path.join(hl7d.workdir, "ready")) as f:
-        ports = dict(line.split("=", 1) for line in f.read().split())
-    return int(ports["grpc_port"])
 
 
 class Hl7ctl:

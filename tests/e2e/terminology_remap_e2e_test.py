@@ -47,9 +47,9 @@ class TerminologyRemapTest(unittest.TestCase):
         self.ehr = TestEhr(os.path.join(self.dir, "ehr")).start()
         self.pki = ctl.Principals(self.dir)
         self.hl7d = harness.Hl7d(self.dir, "--config=" + self.pki.write_config(CONFIG),
-                                 "--grpc_port=0", "--ehr_url=" + self.ehr.url,
+                                 "--ehr_url=" + self.ehr.url,
                                  "--unmapped_code_policy=hold").start()
-        self.ctl = ctl.Hl7ctl(ctl.grpc_port(self.hl7d), self.pki)
+        self.ctl = ctl.Hl7ctl(self.hl7d.grpc_port, self.pki)
 
     def tearDown(self):
         self.hl7d.stop()
