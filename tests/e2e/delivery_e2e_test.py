@@ -55,15 +55,7 @@ def messages_of(raw):
 
 def golden_bundles(name):
     """The expected Bundles of corpus file `name` (one or more JSON documents)."""
-    text = open(os.path.join(GOLDEN, name)).read()
-    decoder, pos, out = json.JSONDecoder(), 0, []
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            return out
-        doc, pos = decoder.raw_decode(text, pos)
-        out.append(doc)
+    return harness.json_documents(os.path.join(GOLDEN, name))
 
 
 class DeliveryTest(unittest.TestCase):

@@ -2,6 +2,7 @@
 
 Used by the tests in this folder (run by Bazel with /usr/bin/python3).
 """
+import json
 import os
 import re
 import signal
@@ -21,6 +22,20 @@ SB, EB, CR = b"\x0b", b"\x1c", b"\x0d"
 
 def tmpdir():
     return tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+
+
+def json_documents(path):
+    """The JSON documents of a file holding one or more of them in a row."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    decoder, pos, out = json.JSONDecoder(), 0, []
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return out
+        doc, pos = decoder.raw_decode(text, pos)
+        out.append(doc)
 
 
 class Hl7d:

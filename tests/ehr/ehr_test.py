@@ -9,7 +9,6 @@ import os
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 import unittest
 
@@ -21,24 +20,9 @@ GOLDEN = os.path.join(h.RUNFILES, "tests", "data", "fhir")
 
 def golden_bundles():
     """[(file name, Bundle)] of every golden file (some hold several Bundles)."""
-    out = []
-    decoder = json.JSONDecoder()
-    for path in sorted(glob.glob(os.path.join(GOLDEN, "*.json"))):
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        pos = 0
-        while True:
-            while pos < len(text) and text[pos].isspace():
-                pos += 1
-            if pos >= len(text):
-                break
-            doc, pos = decoder.raw_decode(text, pos)
-            out.append((os.path.basename(path), doc))
-    return out
-
-
-def tmpdir():
-    return tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+    return [(os.path.basename(path), doc)
+            for path in sorted(glob.glob(os.path.join(GOLDEN, "*.json")))
+            for doc in h.json_documents(path)]
 
 
 def first_oru():
@@ -56,7 +40,7 @@ class EhrTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.ehr = TestEhr(os.path.join(tmpdir(), "ehr")).start()
+        cls.ehr = TestEhr(os.path.join(h.tmpdir(), "ehr")).start()
         cls.golden = golden_bundles()
         assert len(cls.golden) >= 10, len(cls.golden)
 
@@ -262,7 +246,7 @@ class EhrTest(unittest.TestCase):
             self.assertEqual(rec["patient_identifiers"], want)
 
     def test_restart_same_port(self):
-        ehr = TestEhr(os.path.join(tmpdir(), "ehr")).start()
+        ehr = TestEhr(os.path.join(h.tmpdir(), "ehr")).start()
         try:
             port = ehr.port
             self.assertEqual(ehr.post_bundle(self.golden[0][1])[0], 200)
@@ -279,7 +263,7 @@ class EhrTest(unittest.TestCase):
 class BearerTokenTest(unittest.TestCase):
 
     def test_token_required(self):
-        ehr = TestEhr(os.path.join(tmpdir(), "ehr"), bearer_token="s3cret-token").start()
+        ehr = TestEhr(os.path.join(h.tmpdir(), "ehr"), bearer_token="s3cret-token").start()
         try:
             bundle = golden_bundles()[0][1]
             r = ehr.request("POST", "", bundle, token=False)
@@ -303,7 +287,7 @@ def make_pki(d):
 class MutualTlsTest(unittest.TestCase):
 
     def test_https_with_client_certificate(self):
-        work = tmpdir()
+        work = h.tmpdir()
         pki = os.path.join(work, "pki")
         os.mkdir(pki)
         make_pki(pki)
