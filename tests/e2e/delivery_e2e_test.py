@@ -4,7 +4,6 @@ Real processes and sockets: hl7d as built, the Medplum-based test EHR (which
 validates every resource it receives and rejects invalid transactions), and
 Debian's python3-hl7 `mllp_send` as one of the senders.
 """
-import json
 import os
 import time
 import unittest
