@@ -24,7 +24,6 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "ehr"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from ehr import TestEhr  # noqa: E402
 
 
