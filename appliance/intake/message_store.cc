@@ -251,13 +251,13 @@ absl::Status MessageStore::LoadUnindexedDedupe() {
                    txn.Find(meta, kDedupeIndexedKey));
   // Absent in a store created by this version before its first index job:
   // nothing indexed yet.
-  dedupe_indexed_seq_ = 0;
+  uint64_t indexed_seq = 0;
   if (indexed.has_value()) {
-    ASSIGN_OR_RETURN(dedupe_indexed_seq_, store::DecodeU64BE(*indexed));
+    ASSIGN_OR_RETURN(indexed_seq, store::DecodeU64BE(*indexed));
   }
   ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(messages));
   absl::StatusOr<store::KeyValue> kv =
-      c.Seek(store::EncodeU64BE(dedupe_indexed_seq_ + 1));
+      c.Seek(store::EncodeU64BE(indexed_seq + 1));
   for (; kv.ok(); kv = c.Next()) {
     pb::MessageMeta m;
     if (!m.ParseFromArray(kv->value.data(), static_cast<int>(kv->value.size()))) {
@@ -269,7 +269,7 @@ absl::Status MessageStore::LoadUnindexedDedupe() {
   if (!unindexed_dedupe_.empty()) {
     LOG(INFO) << unindexed_dedupe_.size()
               << " dedupe keys to index (messages after "
-              << dedupe_indexed_seq_ << ")";
+              << indexed_seq << ")";
   }
   return absl::OkStatus();
 }
@@ -319,7 +319,6 @@ absl::Status MessageStore::WriteDedupeIndex(store::WriteTxn& txn,
 }
 
 void MessageStore::DedupeIndexed(uint64_t upto) {
-  dedupe_indexed_seq_ = std::max(dedupe_indexed_seq_, upto);
   for (auto it = unindexed_dedupe_.begin(); it != unindexed_dedupe_.end();) {
     if (it->second <= upto) {
       it = unindexed_dedupe_.erase(it);

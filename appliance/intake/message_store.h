@@ -383,13 +383,13 @@ class MessageStore {
   // Latency statistics of committed messages not yet written: the next
   // transaction of the writer adds them (writer thread only).
   std::map<std::string, uint64_t> latency_carry_;
-  // Dedupe key -> seq of the messages committed after dedupe_indexed_seq_,
+  // Dedupe key -> seq of the messages committed after meta
+  // "dedupe_indexed_seq",
   // not yet in the `dedupe` sub-database (writer thread only; see the top of
   // this file). batch_dedupe_: those of the intake batch being written,
   // merged in after its commit.
   std::unordered_map<std::string, uint64_t> unindexed_dedupe_;
   std::unordered_map<std::string, uint64_t> batch_dedupe_;
-  uint64_t dedupe_indexed_seq_ = 0;
   bool dedupe_job_queued_ = false;  // Guarded by mu_.
   std::atomic<bool> writer_running_{false};
   // steady_clock nanoseconds of the writer's last wake-up.
