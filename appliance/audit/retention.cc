@@ -100,6 +100,7 @@ absl::Status PruneAudit(intake::MessageStore* store, store::WriteTxn& txn,
   ASSIGN_OR_RETURN(store::Dbi audit, store->Db("audit"));
   std::vector<std::string> doomed;
   std::string last_removed_hash;
+  std::string removed_before_last_hash;  // Hash of the doomed one before it.
   uint64_t first_kept = 0;
   {
     ASSIGN_OR_RETURN(store::Cursor cur, txn.OpenCursor(audit));
@@ -114,6 +115,7 @@ absl::Status PruneAudit(intake::MessageStore* store, store::WriteTxn& txn,
         break;
       }
       doomed.emplace_back(kv->key);
+      removed_before_last_hash = std::move(last_removed_hash);
       last_removed_hash = r.hash();
     }
     if (!kv.ok() && !absl::IsNotFound(kv.status())) return kv.status();
@@ -121,13 +123,10 @@ absl::Status PruneAudit(intake::MessageStore* store, store::WriteTxn& txn,
   // The newest record is never removed: the chain head must stay.
   if (first_kept == 0) {
     if (doomed.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(first_kept, store::DecodeU64BE(doomed.back()));
     doomed.pop_back();
     if (doomed.empty()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(std::string_view last_doomed, txn.Get(audit, doomed.back()));
-    pb::AuditRecord r;
-    r.ParseFromArray(last_doomed.data(), static_cast<int>(last_doomed.size()));
-    last_removed_hash = r.hash();
-    first_kept = r.seq() + 1;
+    last_removed_hash = std::move(removed_before_last_hash);
   }
   if (doomed.empty()) return absl::OkStatus();
   uint64_t removed_before = 0;

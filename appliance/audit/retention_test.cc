@@ -149,6 +149,22 @@ TEST_F(RetentionTest, PrunesOldFinishedPayloadsAndAuditPrefixKeepingTheChainVeri
   EXPECT_TRUE(Verify().ok);
 }
 
+TEST_F(RetentionTest, WhenEveryRecordIsOldTheHeadStaysUntilANewerOne) {
+  for (int i = 0; i < 3; ++i) Send(Oru(absl::StrCat("M", i)));
+  const uint64_t newest = store_->ReadAudit(0, 1000)->back().seq();
+  clock_.Advance(10 * kDay);  // Nothing since: every record is old.
+  RetentionOptions o;
+  o.audit_max_age = absl::Hours(24);
+  ASSERT_TRUE(Prune(store_.get(), &clock_, o, "retention").ok());
+  // The first step keeps the old head (the chain needs one) and appends its
+  // pruning record; the next step removes the old head too.
+  VerifyReport v = Verify();
+  ASSERT_TRUE(v.ok) << FormatReport(v);
+  EXPECT_EQ(v.first_seq, newest + 1);
+  EXPECT_EQ(v.anchored_from, newest + 1);
+  EXPECT_EQ(v.records, 2u);  // The two pruning records.
+}
+
 TEST_F(RetentionTest, TamperingAfterPruningIsDetected) {
   for (int i = 0; i < 3; ++i) Send(Oru(absl::StrCat("M", i)));
   clock_.Advance(10 * kDay);
