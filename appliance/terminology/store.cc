@@ -140,27 +140,21 @@ std::map<std::string, Row> ToMap(const pb::TerminologyVersion& p) {
   return rows;
 }
 
-struct Counts {
-  size_t added = 0;
-  size_t removed = 0;
-  size_t changed = 0;
-};
-
-Counts Count(const std::map<std::string, Row>& from,
-             const std::map<std::string, Row>& to) {
-  Counts c;
+VersionDiff DiffRows(const std::map<std::string, Row>& from,
+                     const std::map<std::string, Row>& to) {
+  VersionDiff d;
   for (const auto& [key, row] : to) {
     auto it = from.find(key);
     if (it == from.end()) {
-      c.added++;
+      d.added.push_back(row);
     } else if (!(it->second == row)) {
-      c.changed++;
+      d.changed.emplace_back(it->second, row);
     }
   }
   for (const auto& [key, row] : from) {
-    if (to.find(key) == to.end()) c.removed++;
+    if (to.find(key) == to.end()) d.removed.push_back(row);
   }
-  return c;
+  return d;
 }
 
 }  // namespace
@@ -430,19 +424,7 @@ absl::StatusOr<VersionDiff> TerminologyStore::Diff(int64_t from,
                                                    int64_t to) const {
   ASSIGN_OR_RETURN(RowMap a, ReadVersion(from));
   ASSIGN_OR_RETURN(RowMap b, ReadVersion(to));
-  VersionDiff d;
-  for (const auto& [key, row] : b) {
-    auto it = a.find(key);
-    if (it == a.end()) {
-      d.added.push_back(row);
-    } else if (!(it->second == row)) {
-      d.changed.emplace_back(it->second, row);
-    }
-  }
-  for (const auto& [key, row] : a) {
-    if (b.find(key) == b.end()) d.removed.push_back(row);
-  }
-  return d;
+  return DiffRows(a, b);
 }
 
 absl::StatusOr<int64_t> TerminologyStore::Upsert(const std::vector<Row>& rows,
@@ -564,15 +546,16 @@ absl::StatusOr<int64_t> TerminologyStore::Commit(Edit edit,
         p.SerializeToString(&value);
         RETURN_IF_ERROR(txn.Put(db, EncodeVersion(version), value));
         RETURN_IF_ERROR(txn.Put(meta, kCurrentKey, EncodeVersion(version)));
-        const Counts counts = Count(before, after);
+        const VersionDiff counts = DiffRows(before, after);
         pb::AuditRecord r;
         r.set_time_us(now);
         r.set_type(pb::AUDIT_TERMINOLOGY_CHANGED);
         r.set_outcome(pb::AUDIT_OUTCOME_SUCCESS);
         r.set_actor(actor);
         std::string detail = absl::StrCat(
-            "terminology v", version, " (from v", base, "): ", counts.added,
-            " added, ", counts.removed, " removed, ", counts.changed,
+            "terminology v", version, " (from v", base, "): ",
+            counts.added.size(), " added, ", counts.removed.size(),
+            " removed, ", counts.changed.size(),
             " changed, ", after.size(), " rows");
         if (!comment.empty()) absl::StrAppend(&detail, "; ", comment);
         if (detail.size() > kMaxDetail) detail.resize(kMaxDetail);
