@@ -353,7 +353,6 @@ void TerminologyStore::Publish(int64_t version, const RowMap& rows) {
   t->set_version(version);
   std::lock_guard<std::mutex> lock(mu_);
   current_ = std::move(t);
-  current_version_ = version;
 }
 
 std::shared_ptr<const fhir::Terminology> TerminologyStore::Current() const {
@@ -362,8 +361,7 @@ std::shared_ptr<const fhir::Terminology> TerminologyStore::Current() const {
 }
 
 int64_t TerminologyStore::current_version() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return current_version_;
+  return Current()->version();  // Load() published one at Open().
 }
 
 void TerminologyStore::OnChange(

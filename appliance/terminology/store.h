@@ -135,9 +135,8 @@ class TerminologyStore {
   // Serialises changes (one at a time, callbacks in version order). Never
   // held by readers, never taken on the store's writer thread.
   std::mutex change_mu_;
-  mutable std::mutex mu_;  // Guards the three below; held only briefly.
+  mutable std::mutex mu_;  // Guards the two below; held only briefly.
   std::shared_ptr<const fhir::Terminology> current_;
-  int64_t current_version_ = 0;
   std::vector<std::function<void(std::shared_ptr<const fhir::Terminology>)>>
       callbacks_;
 };
