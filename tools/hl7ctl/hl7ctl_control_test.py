@@ -51,9 +51,9 @@ class ControlTest(unittest.TestCase):
         cls.ehr.set_faults(reject_identifier="MRN-CTL-REJ", status=422)
         cls.pki = ctl.Principals(cls.dir)
         cls.hl7d = harness.Hl7d(cls.dir, "--config=" + cls.pki.write_config(CONFIG),
-                                "--grpc_port=0", "--ehr_url=" + cls.ehr.url,
+                                "--ehr_url=" + cls.ehr.url,
                                 "--unmapped_code_policy=hold").start()
-        cls.c = ctl.Hl7ctl(ctl.grpc_port(cls.hl7d), cls.pki)
+        cls.c = ctl.Hl7ctl(cls.hl7d.grpc_port, cls.pki)
         cls.seq = {}
         for control, mrn, code in (
                 ("CTL-OK", "MRN-CTL-OK", "2345-7^Glucose^LN"),
