@@ -261,31 +261,52 @@ absl::Status Terminology::LoadCsv(std::string_view csv) {
             "a code mapping needs source_system, source_code, target_system "
             "and target_code");
       }
-      AddCode(f[1], f[2], f[3], Coding{f[4], f[5], f[6]});
     } else if (kind == "system") {
       if (f[1].empty() || f[4].empty()) {
         return error("a system mapping needs source_system and target_system");
       }
-      AddSystem(f[1], f[4]);
     } else if (kind == "unit") {
       if (f[2].empty() || f[5].empty()) {
         return error("a unit mapping needs source_code and target_code");
       }
-      AddUnit(f[2], Coding{f[4].empty() ? kUcumUri : f[4], f[5],
-                           f[6].empty() ? f[5] : f[6]});
     } else if (kind == "authority") {
       if (f[1].empty() || f[4].empty()) {
         return error(
             "an authority mapping needs source_system and "
             "target_system");
       }
-      AddAuthority(f[1], f[4]);
-    } else {
+    }
+    if (!AddMapping(kind, f[1], f[2], f[3], f[4], f[5], f[6])) {
       return error(absl::StrCat("unknown kind \"", kind,
                                 "\" (code, system, unit or authority)"));
     }
   }
   return absl::OkStatus();
+}
+
+bool Terminology::AddMapping(const std::string& kind,
+                             const std::string& source_system,
+                             const std::string& source_code,
+                             const std::string& facility,
+                             const std::string& target_system,
+                             const std::string& target_code,
+                             const std::string& target_display) {
+  if (kind == "code") {
+    AddCode(source_system, source_code, facility,
+            Coding{target_system, target_code, target_display});
+  } else if (kind == "system") {
+    AddSystem(source_system, target_system);
+  } else if (kind == "unit") {
+    AddUnit(source_code,
+            Coding{target_system.empty() ? kUcumUri : target_system,
+                   target_code,
+                   target_display.empty() ? target_code : target_display});
+  } else if (kind == "authority") {
+    AddAuthority(source_system, target_system);
+  } else {
+    return false;
+  }
+  return true;
 }
 
 }  // namespace appliance::fhir

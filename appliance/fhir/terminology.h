@@ -64,6 +64,16 @@ class Terminology {
                const std::string& facility, Coding target);
   void AddUnit(const std::string& unit, Coding ucum);
   void AddAuthority(const std::string& authority, const std::string& uri);
+  // One mapping given as the CSV's columns (kind, source_system,
+  // source_code, facility, target_system, target_code, target_display),
+  // with the CSV's defaults (a unit's system is UCUM and its display its
+  // code); the fields a kind needs must have been checked. False for an
+  // unknown kind.
+  bool AddMapping(const std::string& kind, const std::string& source_system,
+                  const std::string& source_code, const std::string& facility,
+                  const std::string& target_system,
+                  const std::string& target_code,
+                  const std::string& target_display);
 
   // The URI of an HL7 coding-system name. Standard names map to their
   // published URIs; local names (L, 99xxx, unknown or empty) not configured

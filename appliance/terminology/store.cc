@@ -330,22 +330,8 @@ absl::Status TerminologyStore::Load() {
 void TerminologyStore::Publish(int64_t version, const RowMap& rows) {
   auto t = std::make_shared<fhir::Terminology>();
   for (const auto& [key, r] : rows) {
-    if (r.kind == "code") {
-      t->AddCode(
-          r.source_system, r.source_code, r.facility,
-          fhir::Coding{r.target_system, r.target_code, r.target_display});
-    } else if (r.kind == "system") {
-      t->AddSystem(r.source_system, r.target_system);
-    } else if (r.kind == "unit") {
-      t->AddUnit(
-          r.source_code,
-          fhir::Coding{
-              r.target_system.empty() ? fhir::kUcumUri : r.target_system,
-              r.target_code,
-              r.target_display.empty() ? r.target_code : r.target_display});
-    } else if (r.kind == "authority") {
-      t->AddAuthority(r.source_system, r.target_system);
-    } else {
+    if (!t->AddMapping(r.kind, r.source_system, r.source_code, r.facility,
+                       r.target_system, r.target_code, r.target_display)) {
       LOG(WARNING) << "terminology version " << version
                    << ": row of unknown kind skipped";
     }
