@@ -1,5 +1,6 @@
-// Core of the AdminService actions (no gRPC): data key rotation, online
-// backup, and the configuration with its secrets redacted.
+// Core of the AdminService actions (no gRPC): online backup and the
+// configuration with its secrets redacted (data key rotation is
+// MessageStore::RotateDataKey).
 #ifndef APPLIANCE_CONTROL_ADMIN_OPS_H_
 #define APPLIANCE_CONTROL_ADMIN_OPS_H_
 
@@ -13,28 +14,6 @@
 #include "appliance/intake/message_store.h"
 
 namespace appliance::control {
-
-struct KeyRotation {
-  uint32_t key_id = 0;
-  uint32_t previous_key_id = 0;
-  uint32_t keys = 0;  // Data keys in the ring afterwards.
-};
-
-// Creates a new data key and, in ONE write job on the store's writer,
-// persists it wrapped in the `keys` sub-database (never overwriting an id)
-// with an AUDIT_KEY_ROTATED record; only after that commit is it added to the
-// store's key ring, which makes it current: everything sealed afterwards
-// (payloads, Bundles, OperationOutcomes) uses it, and older keys stay for
-// reading. On restart MessageStore loads every key and the highest id is
-// current again. Rotations are serialised. `reason` must hold no PHI.
-//
-// (The store exposes its ring read-only; this adds the committed key through
-// it, which DataKeyRing allows concurrently with Seal/Open. A
-// MessageStore::RotateDataKey would be the natural home for this.)
-absl::StatusOr<KeyRotation> RotateDataKey(intake::MessageStore* store,
-                                          const Clock* clock,
-                                          const std::string& actor,
-                                          const std::string& reason);
 
 // Online, compacting copy of the store into `dest_dir` (Env::CopyCompact),
 // then an AUDIT_BACKUP_CREATED record (size only, not the path). Returns the

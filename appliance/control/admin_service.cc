@@ -25,9 +25,8 @@ grpc::Status AdminServiceImpl::RotateDataKey(
       ctx, FullMethod<AdS>("RotateDataKey"), 0,
       [&](const Principal& who) -> absl::Status {
         RETURN_IF_ERROR(CheckReason(req->reason()));
-        ASSIGN_OR_RETURN(
-            KeyRotation r,
-            control::RotateDataKey(store_, clock_, who.name, req->reason()));
+        ASSIGN_OR_RETURN(intake::DataKeyRotation r,
+                         store_->RotateDataKey(who.name, req->reason()));
         resp->set_key_id(r.key_id);
         resp->set_previous_key_id(r.previous_key_id);
         resp->set_keys(r.keys);

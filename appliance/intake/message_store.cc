@@ -882,6 +882,48 @@ void MessageStore::CommitIntakeBatch(std::vector<Pending>& batch,
   }
 }
 
+absl::StatusOr<DataKeyRotation> MessageStore::RotateDataKey(
+    const std::string& actor, const std::string& reason) {
+  std::lock_guard<std::mutex> rotation(rotation_mu_);
+  if (keys_ == nullptr) {
+    return absl::FailedPreconditionError("the store was opened without keys");
+  }
+  DataKeyRotation result;
+  result.previous_key_id = keys_->current_key_id();
+  ASSIGN_OR_RETURN(const crypto::WrappedKey key, keys_->NewKey());
+  ASSIGN_OR_RETURN(const store::Dbi keys_db, Db("keys"));
+  const int64_t now_us = clock_->NowMicros();
+  std::string detail = absl::StrCat("data key ", key.id, " current (was ",
+                                    result.previous_key_id, ")");
+  if (!reason.empty()) absl::StrAppend(&detail, ": ", reason);
+  if (detail.size() > 200) detail.resize(200);
+
+  auto done = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> finished = done->get_future();
+  SubmitJob(
+      [&, key](store::WriteTxn& txn, AuditAppender& audit) {
+        RETURN_IF_ERROR(txn.Put(keys_db, store::EncodeU64BE(key.id),
+                                key.wrapped, store::PutMode::kNoOverwrite));
+        pb::AuditRecord r;
+        r.set_time_us(now_us);
+        r.set_type(pb::AUDIT_KEY_ROTATED);
+        r.set_actor(actor);
+        r.set_detail(detail);
+        return audit.Append(std::move(r));
+      },
+      // On the writer thread, after the commit: the intake seals on that
+      // thread too, so every batch from here on uses the new key (and records
+      // its id).
+      [this, done, key](absl::Status s) {
+        if (s.ok()) s = keys_->Add(key);
+        done->set_value(std::move(s));
+      });
+  RETURN_IF_ERROR(finished.get());
+  result.key_id = keys_->current_key_id();
+  result.keys = static_cast<uint32_t>(keys_->size());
+  return result;
+}
+
 void MessageStore::Stop() {
   if (stopped_) return;
   stopped_ = true;

@@ -180,6 +180,13 @@ std::string BundleAad(uint64_t seq);
 // (PipelineEntry.sealed_outcome).
 std::string OutcomeAad(uint64_t seq);
 
+// What MessageStore::RotateDataKey did.
+struct DataKeyRotation {
+  uint32_t key_id = 0;
+  uint32_t previous_key_id = 0;
+  uint32_t keys = 0;  // Data keys in the ring afterwards.
+};
+
 // Counts for `hl7d inspect` and the dashboard.
 struct StoreSummary {
   uint64_t messages = 0;
@@ -227,6 +234,16 @@ class MessageStore {
   // (e.g. {HourlyKey(now, "failed"), 1} from the delivery stage).
   absl::Status AddCounters(store::WriteTxn& txn,
                            const std::map<std::string, uint64_t>& deltas) const;
+
+  // Creates a new data key and, in one write job, persists it wrapped in the
+  // `keys` sub-database (never overwriting an id) with an AUDIT_KEY_ROTATED
+  // record by `actor`; only after that commit, on the writer thread, is it
+  // added to the key ring, which makes it current: everything sealed
+  // afterwards uses it, older keys stay for reading (and a restart loads them
+  // all, the highest id current). Rotations are serialised. `reason` must
+  // hold no PHI. Must not be called on the writer thread.
+  absl::StatusOr<DataKeyRotation> RotateDataKey(const std::string& actor,
+                                                const std::string& reason);
 
   // Records an uptime heartbeat now (a write job); `done` as for SubmitJob.
   void Heartbeat(WriteJobCallback done);
@@ -367,6 +384,7 @@ class MessageStore {
   std::string audit_key_;  // HMAC key for audit checkpoints (from key file).
   Heads heads_;            // Writer thread only (and Init/Stop).
 
+  std::mutex rotation_mu_;  // Serialises RotateDataKey().
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;    // Guarded by mu_.
