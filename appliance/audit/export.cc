@@ -160,11 +160,10 @@ std::string RecordAuditEvent(const pb::AuditRecord& r) {
 
 absl::StatusOr<uint64_t> Export(store::Env& env, const ExportFilter& filter,
                                 ExportFormat format, std::ostream& out) {
-  ASSIGN_OR_RETURN(store::Dbi audit, env.GetDbi("audit"));
-  ASSIGN_OR_RETURN(store::Dbi meta, env.GetDbi("meta"));
+  ASSIGN_OR_RETURN(Trail trail, OpenTrail(env));
   ASSIGN_OR_RETURN(store::ReadTxn txn, env.BeginRead());
   uint64_t n = 0;
-  RETURN_IF_ERROR(ForEachRecord(txn, audit, meta, /*from_seq=*/0,
+  RETURN_IF_ERROR(ForEachRecord(txn, trail, /*from_seq=*/0,
                                 [&](const pb::AuditRecord& r) {
                                   if (!Matches(r, filter)) return true;
                                   out << (format == ExportFormat::kJsonLines

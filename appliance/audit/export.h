@@ -50,8 +50,8 @@ std::string RecordJson(const pb::AuditRecord& record);
 // One record as a FHIR R4 AuditEvent (one line, no newline).
 std::string RecordAuditEvent(const pb::AuditRecord& record);
 
-// Writes every record of `env`'s audit sub-database matching `filter`, one
-// per line; returns how many.
+// Writes every record of `env`'s audit trail (TrailReader) matching
+// `filter`, one per line; returns how many.
 absl::StatusOr<uint64_t> Export(store::Env& env, const ExportFilter& filter,
                                 ExportFormat format, std::ostream& out);
 

@@ -96,51 +96,74 @@ absl::Status PrunePayloads(intake::MessageStore* store, store::WriteTxn& txn,
 absl::Status PruneAudit(intake::MessageStore* store, store::WriteTxn& txn,
                         int64_t cutoff_us, int64_t now_us, size_t limit,
                         uint64_t* pruned) {
-  ASSIGN_OR_RETURN(store::Dbi meta, store->Db("meta"));
-  ASSIGN_OR_RETURN(store::Dbi audit, store->Db("audit"));
-  std::vector<std::string> doomed;
-  std::string last_removed_hash;
-  std::string removed_before_last_hash;  // Hash of the doomed one before it.
+  ASSIGN_OR_RETURN(Trail trail, OpenTrail(store->env()));
+  struct Doomed {
+    uint64_t seq;
+    uint64_t message_key;  // Non-zero: an intake record (see TrailEntry).
+    bool answer;
+    std::string hash;
+  };
+  std::vector<Doomed> doomed;
   uint64_t first_kept = 0;
   {
-    ASSIGN_OR_RETURN(store::Cursor cur, txn.OpenCursor(audit));
-    absl::StatusOr<store::KeyValue> kv = cur.First();
-    for (; kv.ok(); kv = cur.Next()) {
-      pb::AuditRecord r;
-      if (!r.ParseFromArray(kv->value.data(), static_cast<int>(kv->value.size()))) {
-        return absl::DataLossError("audit record does not parse");
+    ASSIGN_OR_RETURN(TrailReader reader, TrailReader::Open(txn, trail, 0));
+    absl::StatusOr<TrailEntry> e = reader.Next();
+    for (; e.ok(); e = reader.Next()) {
+      if (!e->problem.empty()) {
+        return absl::DataLossError(absl::StrCat(
+            "audit record ", e->seq, ": ", e->problem, " (run verify)"));
       }
-      if (r.time_us() >= cutoff_us || doomed.size() >= limit) {
-        first_kept = r.seq();
+      if (e->record.time_us() >= cutoff_us || doomed.size() >= limit) {
+        first_kept = e->seq;
         break;
       }
-      doomed.emplace_back(kv->key);
-      removed_before_last_hash = std::move(last_removed_hash);
-      last_removed_hash = r.hash();
+      doomed.push_back(
+          Doomed{e->seq, e->message_key, e->answer, e->record.hash()});
     }
-    if (!kv.ok() && !absl::IsNotFound(kv.status())) return kv.status();
+    if (!e.ok() && !absl::IsNotFound(e.status())) return e.status();
   }
   // The newest record is never removed: the chain head must stay.
   if (first_kept == 0) {
     if (doomed.empty()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(first_kept, store::DecodeU64BE(doomed.back()));
+    first_kept = doomed.back().seq;
     doomed.pop_back();
-    if (doomed.empty()) return absl::OkStatus();
-    last_removed_hash = std::move(removed_before_last_hash);
+  }
+  // A message's two intake records share its MessageMeta: they go together,
+  // so a received record whose answer stays stays too.
+  if (!doomed.empty() && doomed.back().message_key != 0 &&
+      !doomed.back().answer) {
+    first_kept = doomed.back().seq;
+    doomed.pop_back();
   }
   if (doomed.empty()) return absl::OkStatus();
   uint64_t removed_before = 0;
-  ASSIGN_OR_RETURN(std::optional<std::string_view> a, txn.Find(meta, kAnchorKey));
+  ASSIGN_OR_RETURN(std::optional<std::string_view> a,
+                   txn.Find(trail.meta, kAnchorKey));
   if (a.has_value()) {
     pb::AuditAnchor old;
     if (old.ParseFromArray(a->data(), static_cast<int>(a->size()))) {
       removed_before = old.removed();
     }
   }
-  for (const std::string& key : doomed) RETURN_IF_ERROR(txn.Delete(audit, key));
+  for (const Doomed& d : doomed) {
+    if (d.message_key == 0) {
+      RETURN_IF_ERROR(txn.Delete(trail.audit, store::EncodeU64BE(d.seq)));
+      continue;
+    }
+    if (!d.answer) continue;  // Removed with its answer.
+    const std::string key = store::EncodeU64BE(d.message_key);
+    ASSIGN_OR_RETURN(std::string_view v, txn.Get(trail.messages, key));
+    pb::MessageMeta m;
+    if (!m.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      return absl::DataLossError(
+          absl::StrCat("message record ", d.message_key, " does not parse"));
+    }
+    m.clear_intake_audit();
+    RETURN_IF_ERROR(txn.Put(trail.messages, key, Serialize(m)));
+  }
   const pb::AuditAnchor anchor = store->SignAuditAnchor(
-      first_kept, last_removed_hash, now_us, removed_before + doomed.size());
-  RETURN_IF_ERROR(txn.Put(meta, kAnchorKey, Serialize(anchor)));
+      first_kept, doomed.back().hash, now_us, removed_before + doomed.size());
+  RETURN_IF_ERROR(txn.Put(trail.meta, kAnchorKey, Serialize(anchor)));
   *pruned = doomed.size();
   return absl::OkStatus();
 }

@@ -176,20 +176,36 @@ TEST_F(RetentionTest, TamperingAfterPruningIsDetected) {
   ASSERT_TRUE(v.ok) << FormatReport(v);
   const uint64_t first = v.first_seq;
   store::Env& env = store_->env();
-  auto audit = env.GetDbi("audit");
   auto meta = env.GetDbi("meta");
+  // Where the first kept record is stored: the RECENT message's intake
+  // records live in its MessageMeta.
+  auto trail = OpenTrail(env);
+  ASSERT_TRUE(trail.ok());
+  store::Dbi holder;
+  std::string holder_key;
+  {
+    auto txn = env.BeginRead();
+    auto reader = TrailReader::Open(*txn, *trail, first);
+    ASSERT_TRUE(reader.ok());
+    auto e = reader->Next();
+    ASSERT_TRUE(e.ok());
+    ASSERT_EQ(e->seq, first);
+    EXPECT_NE(e->message_key, 0u);
+    holder = e->message_key != 0 ? trail->messages : trail->audit;
+    holder_key = store::EncodeU64BE(e->message_key != 0 ? e->message_key : first);
+  }
 
   // Removing the first kept record (as if more had been pruned, unsigned).
   std::string saved;
   ASSERT_TRUE(store::RunInWriteTxn(env, [&](store::WriteTxn& txn) -> absl::Status {
-    saved = std::string(*txn.Get(*audit, store::EncodeU64BE(first)));
-    return txn.Delete(*audit, store::EncodeU64BE(first));
+    saved = std::string(*txn.Get(holder, holder_key));
+    return txn.Delete(holder, holder_key);
   }).ok());
   v = Verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.bad_seq, first);
   ASSERT_TRUE(store::RunInWriteTxn(env, [&](store::WriteTxn& txn) {
-    return txn.Put(*audit, store::EncodeU64BE(first), saved);
+    return txn.Put(holder, holder_key, saved);
   }).ok());
   EXPECT_TRUE(Verify().ok);
 
@@ -204,7 +220,7 @@ TEST_F(RetentionTest, TamperingAfterPruningIsDetected) {
     a.SerializeToString(&out);
     auto s = txn.Put(*meta, kAnchorKey, out);
     if (!s.ok()) return s;
-    return txn.Delete(*audit, store::EncodeU64BE(first));
+    return txn.Delete(holder, holder_key);
   }).ok());
   v = Verify();
   EXPECT_FALSE(v.ok);
@@ -218,6 +234,37 @@ TEST_F(RetentionTest, TamperingAfterPruningIsDetected) {
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.bad_seq, 1u);
   EXPECT_NE(v.problem.find("no retention anchor"), std::string::npos) << v.problem;
+}
+
+TEST_F(RetentionTest, AMessagesIntakeRecordsArePrunedTogether) {
+  // Records: 1 key created, 2 started, then two per message (kept in its
+  // MessageMeta). Steps of three would split a message's pair: they take two.
+  for (int i = 0; i < 3; ++i) Send(Oru(absl::StrCat("M", i)));
+  clock_.Advance(10 * kDay);
+  Send(Oru("RECENT"));
+  ASSERT_EQ(store_->GetMessage(1)->intake_audit().seq(), 3u);
+  RetentionOptions o;
+  o.audit_max_age = absl::Hours(24);
+  o.max_per_step = 3;
+  auto r = Prune(store_.get(), &clock_, o, "retention");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->audit_records_pruned, 8u);  // 1..8: up to message 3.
+  VerifyReport v = Verify();
+  ASSERT_TRUE(v.ok) << FormatReport(v);
+  EXPECT_EQ(v.anchored_from, 9u);
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    auto m = store_->GetMessage(seq);
+    ASSERT_TRUE(m.ok());
+    EXPECT_FALSE(m->has_intake_audit()) << seq;  // Removed with the records.
+    EXPECT_EQ(m->control_id(), absl::StrCat("M", seq - 1));  // The rest stays.
+  }
+  EXPECT_EQ(store_->GetMessage(4)->intake_audit().seq(), 9u);
+  const auto records = store_->ReadAudit(0, 1000);
+  ASSERT_TRUE(records.ok());
+  ASSERT_FALSE(records->empty());
+  EXPECT_EQ(records->front().seq(), 9u);
+  EXPECT_EQ(records->front().type(), pb::AUDIT_MESSAGE_RECEIVED);
+  EXPECT_EQ(store_->Summarize()->audit_records, records->size());
 }
 
 TEST_F(RetentionTest, NothingConfiguredPrunesNothing) {

@@ -118,7 +118,7 @@ TEST_F(AuditEventsTest, EveryEventTypeIsProducedByARealAction) {
 
   // The trail, read back offline.
   store::EnvOptions env_options;
-  env_options.db_names = {"meta", "audit"};
+  env_options.db_names = {"meta", "audit", "messages"};
   env_options.read_only = true;
   env_options.create_if_missing = false;
   auto env = store::Env::Open(config_.store().data_dir(), env_options);

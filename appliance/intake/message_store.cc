@@ -51,21 +51,14 @@ std::vector<store::Migration> Migrations(const store::Env& env) {
          }
          return txn.Put(meta, kDedupeIndexedKey, store::EncodeU64BE(last_seq));
        }},
+      {4, "keep the intake's audit records in their MessageMeta "
+          "(IntakeAudit in records.proto)",
+       // Records already in `audit` stay there; readers merge both.
+       [](store::WriteTxn&) { return absl::OkStatus(); }},
   };
 }
 
-const char* AckText(pb::AckCode code) {
-  switch (code) {
-    case pb::ACK_CODE_ACCEPT:
-      return "AA";
-    case pb::ACK_CODE_ERROR:
-      return "AE";
-    case pb::ACK_CODE_REJECT:
-      return "AR";
-    default:
-      return "??";
-  }
-}
+using audit::AckText;
 
 std::string Serialize(const google::protobuf::Message& m) {
   std::string out;
@@ -215,7 +208,6 @@ absl::Status MessageStore::Init() {
 
 absl::Status MessageStore::LoadHeads() {
   ASSIGN_OR_RETURN(store::Dbi messages, Db("messages"));
-  ASSIGN_OR_RETURN(store::Dbi audit, Db("audit"));
   ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
   ASSIGN_OR_RETURN(store::Cursor mc, txn.OpenCursor(messages));
   absl::StatusOr<store::KeyValue> last = mc.Last();
@@ -225,20 +217,12 @@ absl::Status MessageStore::LoadHeads() {
   } else if (!absl::IsNotFound(last.status())) {
     return last.status();
   }
-  ASSIGN_OR_RETURN(store::Cursor ac, txn.OpenCursor(audit));
-  last = ac.Last();
-  if (last.ok()) {
-    ASSIGN_OR_RETURN(uint64_t seq, store::DecodeU64BE(last->key));
-    pb::AuditRecord record;
-    if (!record.ParseFromArray(last->value.data(),
-                               static_cast<int>(last->value.size()))) {
-      return absl::DataLossError(
-          absl::StrCat("audit record ", seq, " does not parse"));
-    }
-    heads_.next_audit_seq = seq + 1;
-    heads_.audit_head = record.hash();
-  } else if (!absl::IsNotFound(last.status())) {
-    return last.status();
+  ASSIGN_OR_RETURN(audit::Trail trail, audit::OpenTrail(*env_));
+  ASSIGN_OR_RETURN(std::optional<audit::TrailBounds> bounds,
+                   audit::Bounds(txn, trail));
+  if (bounds.has_value()) {
+    heads_.next_audit_seq = bounds->last_seq + 1;
+    heads_.audit_head = bounds->last_hash;
   }
   return absl::OkStatus();
 }
@@ -684,8 +668,6 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
       meta.set_dedupe_key(req.dedupe_key);
       batch_dedupe_.emplace(req.dedupe_key, seq);
     }
-    RETURN_IF_ERROR(
-        txn.Put(messages, key, Serialize(meta), store::PutMode::kAppend));
     if (accepted) {
       pb::PipelineEntry entry;
       entry.set_seq(seq);
@@ -695,37 +677,23 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
       RETURN_IF_ERROR(
           txn.Put(pipeline, key, Serialize(entry), store::PutMode::kAppend));
     }
-    pb::AuditRecord received;
-    received.set_time_us(meta.received_at_us());
-    received.set_type(pb::AUDIT_MESSAGE_RECEIVED);
-    received.set_outcome(pb::AUDIT_OUTCOME_SUCCESS);
-    received.set_actor(req.tls_subject.empty()
-                           ? req.peer
-                           : absl::StrCat(req.peer, " ", req.tls_subject));
-    received.set_message_seq(seq);
-    received.set_control_id(meta.control_id());
-    received.set_message_sha256(meta.raw_sha256());
-    received.set_detail(absl::StrCat(type, ", ", req.raw.size(), " bytes"));
-    pb::AuditRecord answered = received;
     if (options_.audit_intake) {
-      RETURN_IF_ERROR(AppendAudit(txn, heads, std::move(received)));
+      // The two records go into the MessageMeta (IntakeAudit in
+      // records.proto), not into `audit`: this commit then writes no page of
+      // the audit tree.
+      meta.mutable_intake_audit()->set_answered_at_us(now);
+      std::array<pb::AuditRecord, 2> records = audit::IntakeRecords(meta);
+      audit::Link(heads.next_audit_seq - 1, heads.audit_head, &records[0]);
+      audit::Link(records[0].seq(), records[0].hash(), &records[1]);
+      pb::IntakeAudit* ia = meta.mutable_intake_audit();
+      ia->set_seq(records[0].seq());
+      ia->set_received_hash(records[0].hash());
+      ia->set_answered_hash(records[1].hash());
+      heads.next_audit_seq += 2;
+      heads.audit_head = records[1].hash();
     }
-    answered.set_time_us(now);
-    answered.set_type(accepted ? pb::AUDIT_MESSAGE_ACKNOWLEDGED
-                               : pb::AUDIT_MESSAGE_REJECTED);
-    answered.set_outcome(accepted ? pb::AUDIT_OUTCOME_SUCCESS
-                         : meta.ack_code() == pb::ACK_CODE_ERROR
-                             ? pb::AUDIT_OUTCOME_MINOR_FAILURE
-                             : pb::AUDIT_OUTCOME_SERIOUS_FAILURE);
-    std::string detail = absl::StrCat("answered ", AckText(meta.ack_code()));
-    if (meta.findings_size() > 0) {
-      absl::StrAppend(&detail, ", first finding ", meta.findings(0).code(),
-                      " at ", meta.findings(0).location());
-    }
-    answered.set_detail(detail);
-    if (options_.audit_intake) {
-      RETURN_IF_ERROR(AppendAudit(txn, heads, std::move(answered)));
-    }
+    RETURN_IF_ERROR(
+        txn.Put(messages, key, Serialize(meta), store::PutMode::kAppend));
     counter_delta[absl::StrCat("received/", type)]++;
     counter_delta[absl::StrCat("ack/", AckText(meta.ack_code()))]++;
     counter_delta[absl::StrCat("ack/", type, "/", AckText(meta.ack_code()))]++;
@@ -946,7 +914,6 @@ absl::StatusOr<StoreSummary> MessageStore::Summarize() const {
   StoreSummary summary;
   ASSIGN_OR_RETURN(store::Dbi messages, Db("messages"));
   ASSIGN_OR_RETURN(store::Dbi counters, Db("counters"));
-  ASSIGN_OR_RETURN(store::Dbi audit, Db("audit"));
   ASSIGN_OR_RETURN(store::Dbi pipeline, Db("pipeline"));
   ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
   ASSIGN_OR_RETURN(store::Cursor c, txn.OpenCursor(messages));
@@ -971,7 +938,10 @@ absl::StatusOr<StoreSummary> MessageStore::Summarize() const {
     summary.counters[std::string(kv->key)] = v;
   }
   if (!absl::IsNotFound(kv.status())) return kv.status();
-  ASSIGN_OR_RETURN(summary.audit_records, txn.Count(audit));
+  ASSIGN_OR_RETURN(audit::Trail trail, audit::OpenTrail(*env_));
+  ASSIGN_OR_RETURN(std::optional<audit::TrailBounds> bounds,
+                   audit::Bounds(txn, trail));
+  summary.audit_records = bounds.has_value() ? bounds->count() : 0;
   ASSIGN_OR_RETURN(summary.pipeline_entries, txn.Count(pipeline));
   return summary;
 }
@@ -1028,11 +998,10 @@ absl::StatusOr<std::string> MessageStore::ReadPayload(uint64_t seq) const {
 absl::StatusOr<std::vector<pb::AuditRecord>> MessageStore::ReadAudit(
     uint64_t after_seq, size_t limit) const {
   std::vector<pb::AuditRecord> out;
-  ASSIGN_OR_RETURN(store::Dbi audit, Db("audit"));
-  ASSIGN_OR_RETURN(store::Dbi meta, Db("meta"));
   if (limit == 0) return out;
+  ASSIGN_OR_RETURN(audit::Trail trail, audit::OpenTrail(*env_));
   ASSIGN_OR_RETURN(store::ReadTxn txn, env_->BeginRead());
-  RETURN_IF_ERROR(audit::ForEachRecord(txn, audit, meta, after_seq + 1,
+  RETURN_IF_ERROR(audit::ForEachRecord(txn, trail, after_seq + 1,
                                        [&](pb::AuditRecord r) {
                                          out.push_back(std::move(r));
                                          return out.size() < limit;

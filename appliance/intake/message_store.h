@@ -4,8 +4,9 @@
 // Every Submit()ted request is written, in one transaction together with the
 // others of its group: the message metadata (ids, type, codes, findings,
 // dedupe key; no PHI), the raw bytes sealed with AES-256-GCM under the current
-// data key, a pipeline entry for accepted messages, chained audit records and
-// per-type counters. The callback runs only after that
+// data key, a pipeline entry for accepted messages, its two chained audit
+// records (received, answered; kept in the metadata, see IntakeAudit in
+// records.proto) and per-type counters. The callback runs only after that
 // transaction committed (fsync), so an ACK sent from it is never ahead of the
 // disk; if the commit fails, every request of the group gets the error.
 //
@@ -29,14 +30,16 @@
 // Sub-databases (keys big-endian sequence numbers unless noted):
 //   meta      schema version and counters of sequences
 //   keys      data key id -> data key wrapped by the key-encryption key
-//   messages  seq -> MessageMeta
+//   messages  seq -> MessageMeta (with the intake's audit records of the
+//             message from schema version 5 on: audit/chain.h TrailReader)
 //   payloads  seq -> DataKeyRing::Seal(raw, "payload/<seq>")
 //   dedupe    SHA-256(MSH-3 | MSH-4 | MSH-10) -> seq, written behind the
 //             intake (see above; meta key "dedupe_indexed_seq"; schema
 //             version 4)
 //   pipeline  seq -> PipelineEntry
 //   audit     audit seq -> AuditRecord (hash-chained; meta holds the
-//             HMAC-authenticated checkpoint of the head, see audit/chain.h)
+//             HMAC-authenticated checkpoint of the head, see audit/chain.h);
+//             every record but the intake's since schema version 5
 //   counters  text key ("received/ORU^R01", "ack/AA", ...) -> u64; also the
 //             persistent statistics of the ops dashboard (see "Statistics
 //             keys" below)

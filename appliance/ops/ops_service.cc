@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "appliance/audit/chain.h"
 #include "appliance/fhir/json_writer.h"
 #include "appliance/ops/dashboard_assets.h"
 #include "glog/logging.h"
@@ -68,13 +69,14 @@ absl::StatusOr<uint64_t> OpsService::FreeDiskBytes() const {
 }
 
 std::optional<uint64_t> OpsService::AuditRecordCount() const {
-  absl::StatusOr<store::Dbi> audit = store_->Db("audit");
-  if (!audit.ok()) return std::nullopt;
+  absl::StatusOr<audit::Trail> trail = audit::OpenTrail(store_->env());
+  if (!trail.ok()) return std::nullopt;
   absl::StatusOr<store::ReadTxn> txn = store_->env().BeginRead();
   if (!txn.ok()) return std::nullopt;
-  absl::StatusOr<uint64_t> n = txn->Count(*audit);
-  if (!n.ok()) return std::nullopt;
-  return *n;
+  absl::StatusOr<std::optional<audit::TrailBounds>> bounds =
+      audit::Bounds(*txn, *trail);
+  if (!bounds.ok()) return std::nullopt;
+  return bounds->has_value() ? (*bounds)->count() : 0;
 }
 
 absl::Status OpsService::DiskHeadroom() const {

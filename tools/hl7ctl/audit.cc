@@ -31,7 +31,7 @@ constexpr char kUsage[] =
 absl::StatusOr<std::unique_ptr<appliance::store::Env>> OpenAudit(
     const std::string& data_dir) {
   appliance::store::EnvOptions options;
-  options.db_names = {"meta", "audit"};
+  options.db_names = {"meta", "audit", "messages"};
   options.read_only = true;
   options.create_if_missing = false;
   return appliance::store::Env::Open(data_dir, options);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Black-box: hl7d stores a few messages; `hl7ctl audit verify` says OK; after
-# one byte of one audit record is flipped in the LMDB file it names that record.
+# one byte of a message's audited control id is flipped in the LMDB file it
+# names that message's first record.
 set -uo pipefail
 root="$TEST_SRCDIR/$TEST_WORKSPACE"
 HL7CTL="$root/tools/hl7ctl/hl7ctl"
@@ -45,22 +46,28 @@ fi
 "$HL7CTL" audit export --data_dir="$work/data" --format=xml >/dev/null 2>&1
 rc=$?; [[ $rc == 64 ]] || { echo "FAIL export usage: rc=$rc"; fail=1; }
 
-# Tamper: change "answered AA" to "answered AR" in the stored audit records.
+# Where AUD-2 (message 3) was received: the record the tampering must be found at.
+want=$("$HL7CTL" audit export --data_dir="$work/data" --type=AUDIT_MESSAGE_RECEIVED --message_seq=3 2>/dev/null |
+  /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["seq"])')
+# Tamper: change message AUD-2's control id where its audit records keep it
+# (its MessageMeta holds the intake's two records; mapping and delivery
+# records in the audit sub-database repeat it).
 /usr/bin/python3 - "$work/data/data.mdb" <<'PY'
 import sys
 p = sys.argv[1]
 b = bytearray(open(p, "rb").read())
 # Every copy: LMDB keeps stale copies of rewritten pages in its free list,
 # and which copy is live depends on the page reuse order.
-i = b.find(b"answered AA")
+i = b.find(b"AUD-2")
 assert i >= 0
 while i >= 0:
-    b[i + 10] = ord("R")
-    i = b.find(b"answered AA", i + 1)
+    b[i + 4] = ord("X")
+    i = b.find(b"AUD-2", i + 1)
 open(p, "wb").write(bytes(b))
 PY
 out=$("$HL7CTL" audit verify --data_dir="$work/data"); rc=$?
-[[ $rc == 1 && "$out" == "TAMPERED at audit record "* ]] || { echo "FAIL tampered: rc=$rc $out"; fail=1; }
+[[ $rc == 1 && "$out" == "TAMPERED at audit record $want: "* ]] ||
+  { echo "FAIL tampered (want record $want): rc=$rc $out"; fail=1; }
 echo "$out"
 
 "$HL7CTL" audit verify --data_dir="$work/data" --key_file=/nonexistent.key >/dev/null 2>&1
