@@ -30,10 +30,9 @@ std::string Short(const std::string& hash) {
   return crypto::ToHex(hash).substr(0, 16);
 }
 
-}  // namespace
-
-std::string RecordHash(const pb::AuditRecord& record) {
-  std::string bytes;
+// SHA-256 of the record's encoding with `hash` cleared.
+crypto::Sha256Digest HashOf(const pb::AuditRecord& record) {
+  thread_local std::string bytes;  // Its storage is reused.
   if (record.hash().empty()) {
     record.SerializeToString(&bytes);  // A new record: no copy needed.
   } else {
@@ -41,14 +40,22 @@ std::string RecordHash(const pb::AuditRecord& record) {
     copy.clear_hash();
     copy.SerializeToString(&bytes);
   }
-  return std::string(crypto::AsBytes(crypto::Sha256(bytes)));
+  return crypto::Sha256(bytes);
+}
+
+}  // namespace
+
+std::string RecordHash(const pb::AuditRecord& record) {
+  return std::string(crypto::AsBytes(HashOf(record)));
 }
 
 void Link(uint64_t prev_seq, const std::string& prev_hash,
           pb::AuditRecord* record) {
   record->set_seq(prev_seq + 1);
   record->set_prev_hash(prev_hash);
-  record->set_hash(RecordHash(*record));
+  record->clear_hash();
+  const crypto::Sha256Digest digest = HashOf(*record);
+  record->mutable_hash()->assign(crypto::AsBytes(digest));
 }
 
 pb::AuditCheckpoint MakeCheckpoint(uint64_t seq, const std::string& hash,
@@ -104,23 +111,27 @@ const char* AckText(pb::AckCode code) {
   }
 }
 
-std::array<pb::AuditRecord, 2> IntakeRecords(const pb::MessageMeta& meta) {
-  std::array<pb::AuditRecord, 2> out;
-  pb::AuditRecord& received = out[0];
+void IntakeRecords(const pb::MessageMeta& meta,
+                   std::array<pb::AuditRecord, 2>* out) {
+  // Clear() keeps the strings' storage: setting them again allocates
+  // nothing once the records have been used.
+  pb::AuditRecord& received = (*out)[0];
+  received.Clear();
   received.set_time_us(meta.received_at_us());
   received.set_type(pb::AUDIT_MESSAGE_RECEIVED);
   received.set_outcome(pb::AUDIT_OUTCOME_SUCCESS);
-  received.set_actor(meta.tls_subject().empty()
-                         ? meta.peer()
-                         : absl::StrCat(meta.peer(), " ", meta.tls_subject()));
+  std::string* actor = received.mutable_actor();
+  actor->assign(meta.peer());
+  if (!meta.tls_subject().empty()) absl::StrAppend(actor, " ", meta.tls_subject());
   received.set_message_seq(meta.seq());
   received.set_control_id(meta.control_id());
   received.set_message_sha256(meta.raw_sha256());
-  received.set_detail(absl::StrCat(
-      meta.message_type().empty() ? "unknown" : meta.message_type(), ", ",
-      meta.raw_size(), " bytes"));
+  absl::StrAppend(received.mutable_detail(),
+                  meta.message_type().empty() ? "unknown" : meta.message_type(),
+                  ", ", meta.raw_size(), " bytes");
 
-  pb::AuditRecord& answered = out[1];
+  pb::AuditRecord& answered = (*out)[1];
+  answered.Clear();
   const bool accepted = meta.ack_code() == pb::ACK_CODE_ACCEPT;
   answered.set_time_us(meta.intake_audit().answered_at_us());
   answered.set_type(accepted ? pb::AUDIT_MESSAGE_ACKNOWLEDGED
@@ -133,12 +144,12 @@ std::array<pb::AuditRecord, 2> IntakeRecords(const pb::MessageMeta& meta) {
   answered.set_message_seq(meta.seq());
   answered.set_control_id(meta.control_id());
   answered.set_message_sha256(meta.raw_sha256());
-  std::string detail = absl::StrCat("answered ", AckText(meta.ack_code()));
+  std::string* detail = answered.mutable_detail();
+  absl::StrAppend(detail, "answered ", AckText(meta.ack_code()));
   if (meta.findings_size() > 0) {
-    absl::StrAppend(&detail, ", first finding ", meta.findings(0).code(),
+    absl::StrAppend(detail, ", first finding ", meta.findings(0).code(),
                     " at ", meta.findings(0).location());
   }
-  answered.set_detail(std::move(detail));
 
   const pb::IntakeAudit& ia = meta.intake_audit();
   if (ia.seq() != 0) {
@@ -147,6 +158,11 @@ std::array<pb::AuditRecord, 2> IntakeRecords(const pb::MessageMeta& meta) {
     answered.set_seq(ia.seq() + 1);
     answered.set_hash(ia.answered_hash());
   }
+}
+
+std::array<pb::AuditRecord, 2> IntakeRecords(const pb::MessageMeta& meta) {
+  std::array<pb::AuditRecord, 2> out;
+  IntakeRecords(meta, &out);
   return out;
 }
 

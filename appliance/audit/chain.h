@@ -55,6 +55,10 @@ const char* AckText(pb::AckCode code);
 // `meta` has intake_audit.seq, the records have seq and hash as stored
 // (prev_hash empty: readers fill it in); otherwise the writer links them.
 std::array<pb::AuditRecord, 2> IntakeRecords(const pb::MessageMeta& meta);
+// The same into `out`, reusing its records' storage (the writer thread
+// builds two for every message).
+void IntakeRecords(const pb::MessageMeta& meta,
+                   std::array<pb::AuditRecord, 2>* out);
 
 // The sub-databases the trail is read from: `audit` (every record, except
 // the intake's from schema version 5 on), `messages` (those, in

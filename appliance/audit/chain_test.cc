@@ -186,6 +186,46 @@ TEST_F(ChainTest, IntakeRecordsLiveInTheirMessageAndReadInOrder) {
   EXPECT_EQ((*bounds)->last_hash, all[13].hash());
 }
 
+TEST(IntakeRecordsTest, ReusedRecordsKeepNothingOfTheLastMessage) {
+  pb::MessageMeta a;
+  a.set_seq(7);
+  a.set_peer("10.0.0.1:5000");
+  a.set_tls_subject("CN=analyzer-1");
+  a.set_control_id("A1");
+  a.set_message_type("ORU^R01");
+  a.set_ack_code(pb::ACK_CODE_ERROR);
+  pb::Finding* f = a.add_findings();
+  f->set_code(102);
+  f->set_location("OBX-5");
+  a.mutable_intake_audit()->set_seq(40);
+  a.mutable_intake_audit()->set_received_hash(std::string(32, 'r'));
+  a.mutable_intake_audit()->set_answered_hash(std::string(32, 'a'));
+  pb::MessageMeta b;
+  b.set_seq(8);
+  b.set_peer("10.0.0.2:5000");
+  b.set_ack_code(pb::ACK_CODE_ACCEPT);
+  b.mutable_intake_audit()->set_answered_at_us(99);
+
+  std::array<pb::AuditRecord, 2> records;
+  IntakeRecords(a, &records);
+  EXPECT_EQ(records[0].actor(), "10.0.0.1:5000 CN=analyzer-1");
+  EXPECT_EQ(records[1].detail(), "answered AE, first finding 102 at OBX-5");
+  EXPECT_EQ(records[1].outcome(), pb::AUDIT_OUTCOME_MINOR_FAILURE);
+  EXPECT_EQ(records[1].seq(), 41u);
+  EXPECT_EQ(records[1].hash(), std::string(32, 'a'));
+  IntakeRecords(b, &records);
+  const std::array<pb::AuditRecord, 2> fresh = IntakeRecords(b);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(records[i].SerializeAsString(), fresh[i].SerializeAsString()) << i;
+  }
+  EXPECT_EQ(records[0].actor(), "10.0.0.2:5000");
+  EXPECT_EQ(records[0].detail(), "unknown, 0 bytes");
+  EXPECT_EQ(records[1].detail(), "answered AA");
+  EXPECT_EQ(records[1].time_us(), 99);
+  EXPECT_EQ(records[1].seq(), 0u);  // Not linked yet.
+  EXPECT_TRUE(records[1].hash().empty());
+}
+
 TEST_F(ChainTest, FlippedByteIsDetectedAtItsRecord) {
   std::string v = Get(9);
   v[v.size() / 2] ^= 0x01;

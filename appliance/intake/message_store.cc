@@ -682,7 +682,8 @@ absl::Status MessageStore::ApplyBatch(store::WriteTxn& txn,
       // records.proto), not into `audit`: this commit then writes no page of
       // the audit tree.
       meta.mutable_intake_audit()->set_answered_at_us(now);
-      std::array<pb::AuditRecord, 2> records = audit::IntakeRecords(meta);
+      std::array<pb::AuditRecord, 2>& records = intake_records_;
+      audit::IntakeRecords(meta, &records);
       audit::Link(heads.next_audit_seq - 1, heads.audit_head, &records[0]);
       audit::Link(records[0].seq(), records[0].hash(), &records[1]);
       pb::IntakeAudit* ia = meta.mutable_intake_audit();

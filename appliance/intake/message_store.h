@@ -78,6 +78,7 @@
 #ifndef APPLIANCE_INTAKE_MESSAGE_STORE_H_
 #define APPLIANCE_INTAKE_MESSAGE_STORE_H_
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -385,6 +386,8 @@ class MessageStore {
   std::unique_ptr<store::Env> env_;
   std::unique_ptr<crypto::DataKeyRing> keys_;
   std::string audit_key_;  // HMAC key for audit checkpoints (from key file).
+  // The writer thread's scratch for a message's two intake audit records.
+  std::array<pb::AuditRecord, 2> intake_records_;
   Heads heads_;            // Writer thread only (and Init/Stop).
 
   std::mutex rotation_mu_;  // Serialises RotateDataKey().
