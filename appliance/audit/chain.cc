@@ -4,6 +4,7 @@
 #include "appliance/base/status_macros.h"
 #include "appliance/crypto/hash.h"
 #include "appliance/store/keys.h"
+#include "appliance/store/schema.h"
 
 namespace appliance::audit {
 namespace {
@@ -172,6 +173,19 @@ absl::StatusOr<Trail> OpenTrail(const store::Env& env) {
   ASSIGN_OR_RETURN(t.messages, env.GetDbi("messages"));
   ASSIGN_OR_RETURN(t.meta, env.GetDbi("meta"));
   return t;
+}
+
+absl::Status CheckTrailReadable(const store::Txn& txn, const Trail& trail) {
+  absl::StatusOr<uint32_t> version = store::ReadSchemaVersion(txn, trail.meta);
+  if (absl::IsNotFound(version.status())) return absl::OkStatus();
+  if (!version.ok()) return version.status();
+  if (*version > kTrailSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the store has schema version ", *version, ", newer than this build "
+        "reads (", kTrailSchemaVersion, "): use the tools of the hl7d that "
+        "wrote it"));
+  }
+  return absl::OkStatus();
 }
 
 namespace {
@@ -452,6 +466,7 @@ absl::StatusOr<VerifyReport> Verify(store::Env& env,
   VerifyReport report;
   ASSIGN_OR_RETURN(Trail trail, OpenTrail(env));
   ASSIGN_OR_RETURN(store::ReadTxn txn, env.BeginRead());
+  RETURN_IF_ERROR(CheckTrailReadable(txn, trail));
   auto fail = [&](uint64_t seq, std::string why) {
     report.ok = false;
     report.bad_seq = seq;

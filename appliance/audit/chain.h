@@ -60,6 +60,11 @@ std::array<pb::AuditRecord, 2> IntakeRecords(const pb::MessageMeta& meta);
 void IntakeRecords(const pb::MessageMeta& meta,
                    std::array<pb::AuditRecord, 2>* out);
 
+// The newest store schema version whose trail this code reads (IntakeAudit
+// came with 5). MessageStore's migrations end at it (checked when a store
+// opens); Verify and Export refuse a newer store rather than misread it.
+inline constexpr uint32_t kTrailSchemaVersion = 5;
+
 // The sub-databases the trail is read from: `audit` (every record, except
 // the intake's from schema version 5 on), `messages` (those, in
 // MessageMeta.intake_audit) and `meta` (checkpoint, retention anchor).
@@ -69,6 +74,9 @@ struct Trail {
   store::Dbi meta;
 };
 absl::StatusOr<Trail> OpenTrail(const store::Env& env);
+// FAILED_PRECONDITION when the store's schema is newer than
+// kTrailSchemaVersion.
+absl::Status CheckTrailReadable(const store::Txn& txn, const Trail& trail);
 
 // One record of the trail as stored, in sequence order (TrailReader).
 struct TrailEntry {

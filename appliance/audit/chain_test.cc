@@ -13,6 +13,7 @@
 #include "appliance/crypto/keys.h"
 #include "appliance/intake/message_store.h"
 #include "appliance/store/keys.h"
+#include "appliance/store/schema.h"
 #include "gtest/gtest.h"
 
 namespace appliance::audit {
@@ -441,6 +442,17 @@ TEST_F(ChainTest, FullyRecomputedHistoryIsCaughtByTheHmac) {
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_seq, 14u) << r.problem;
   EXPECT_NE(r.problem.find("history rewritten"), std::string::npos);
+}
+
+TEST_F(ChainTest, NewerStoreIsRefusedNotMisread) {
+  ASSERT_TRUE(store::RunInWriteTxn(*env_, [&](store::WriteTxn& txn) {
+                return store::WriteSchemaVersion(txn, trail_.meta,
+                                                 kTrailSchemaVersion + 1);
+              }).ok());
+  absl::StatusOr<VerifyReport> r = Verify(*env_, hmac_key_);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("newer than this build reads"),
+            std::string::npos) << r.status();
 }
 
 TEST_F(ChainTest, ForgedCheckpointIsRefused) {

@@ -162,6 +162,7 @@ absl::StatusOr<uint64_t> Export(store::Env& env, const ExportFilter& filter,
                                 ExportFormat format, std::ostream& out) {
   ASSIGN_OR_RETURN(Trail trail, OpenTrail(env));
   ASSIGN_OR_RETURN(store::ReadTxn txn, env.BeginRead());
+  RETURN_IF_ERROR(CheckTrailReadable(txn, trail));
   uint64_t n = 0;
   RETURN_IF_ERROR(ForEachRecord(txn, trail, /*from_seq=*/0,
                                 [&](const pb::AuditRecord& r) {

@@ -184,6 +184,12 @@ absl::Status MessageStore::Init() {
   if (schema.created) {
     LOG(INFO) << "created message store schema v" << schema.version;
   }
+  if (schema.version != audit::kTrailSchemaVersion) {
+    // A migration was added without teaching the audit readers about it.
+    return absl::InternalError(absl::StrCat(
+        "store schema v", schema.version, " but the audit trail readers know v",
+        audit::kTrailSchemaVersion, " (update audit::kTrailSchemaVersion)"));
+  }
   RETURN_IF_ERROR(LoadHeads());
   RETURN_IF_ERROR(LoadUnindexedDedupe());
 
