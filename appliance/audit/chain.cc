@@ -247,17 +247,31 @@ absl::StatusOr<TrailReader> TrailReader::Open(const store::Txn& txn,
   return reader;
 }
 
+namespace {
+
+// The cursor's next entry, its first at or after `from_key` on the first
+// call; nullopt after the last.
+absl::StatusOr<std::optional<store::KeyValue>> Advance(store::Cursor& c,
+                                                       bool* started,
+                                                       uint64_t from_key) {
+  absl::StatusOr<store::KeyValue> kv =
+      *started ? c.Next() : c.Seek(store::EncodeU64BE(from_key));
+  *started = true;
+  if (absl::IsNotFound(kv.status())) return std::nullopt;
+  if (!kv.ok()) return kv.status();
+  return *std::move(kv);
+}
+
+}  // namespace
+
 absl::Status TrailReader::FillAudit() {
   if (audit_next_.has_value() || audit_done_) return absl::OkStatus();
-  absl::StatusOr<store::KeyValue> kv =
-      audit_started_ ? audit_.Next()
-                     : audit_.Seek(store::EncodeU64BE(from_seq_));
-  audit_started_ = true;
-  if (absl::IsNotFound(kv.status())) {
+  ASSIGN_OR_RETURN(std::optional<store::KeyValue> kv,
+                   Advance(audit_, &audit_started_, from_seq_));
+  if (!kv.has_value()) {
     audit_done_ = true;
     return absl::OkStatus();
   }
-  if (!kv.ok()) return kv.status();
   TrailEntry e;
   absl::StatusOr<uint64_t> key = store::DecodeU64BE(kv->key);
   if (!key.ok()) {
@@ -275,15 +289,13 @@ absl::Status TrailReader::FillAudit() {
 
 absl::Status TrailReader::FillMessages() {
   while (messages_next_.empty() && !messages_done_) {
-    absl::StatusOr<store::KeyValue> kv =
-        messages_started_ ? messages_.Next()
-                          : messages_.Seek(store::EncodeU64BE(messages_from_key_));
-    messages_started_ = true;
-    if (absl::IsNotFound(kv.status())) {
+    ASSIGN_OR_RETURN(
+        std::optional<store::KeyValue> kv,
+        Advance(messages_, &messages_started_, messages_from_key_));
+    if (!kv.has_value()) {
       messages_done_ = true;
       return absl::OkStatus();
     }
-    if (!kv.ok()) return kv.status();
     ASSIGN_OR_RETURN(uint64_t key, store::DecodeU64BE(kv->key));
     pb::MessageMeta meta;
     if (!ParseMeta(*kv, &meta)) {
