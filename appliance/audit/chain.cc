@@ -1,5 +1,7 @@
 #include "appliance/audit/chain.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "appliance/base/status_macros.h"
 #include "appliance/crypto/hash.h"
@@ -240,10 +242,12 @@ absl::StatusOr<TrailReader> TrailReader::Open(const store::Txn& txn,
   ASSIGN_OR_RETURN(store::Cursor audit, txn.OpenCursor(trail.audit));
   ASSIGN_OR_RETURN(store::Cursor messages, txn.OpenCursor(trail.messages));
   TrailReader reader(std::move(audit), std::move(messages), from_seq);
-  if (from_seq > 1) {
-    ASSIGN_OR_RETURN(reader.messages_from_key_,
-                     FirstMessageKeyFrom(reader.messages_, from_seq));
-  }
+  // Even from the start: the messages whose records retention removed, and
+  // those of a store older than schema version 5, are skipped unread (they
+  // are millions in an old store, and retention reads from the start).
+  ASSIGN_OR_RETURN(
+      reader.messages_from_key_,
+      FirstMessageKeyFrom(reader.messages_, std::max<uint64_t>(from_seq, 1)));
   return reader;
 }
 
@@ -412,18 +416,25 @@ absl::StatusOr<std::optional<TrailBounds>> Bounds(const store::Txn& txn,
   if (!kv.ok()) return kv.status();
   pb::MessageMeta meta;
   if (!ParseMeta(*kv, &meta)) {
-    return absl::DataLossError("the last message record does not parse");
+    // It may hold the newest audit records: the head is unknown, and
+    // numbering on would fork the chain.
+    return absl::DataLossError(absl::StrCat(
+        "the last message record (key ", store::DecodeU64BE(kv->key).value_or(0),
+        ") does not parse, so the audit chain's head is unknown (run hl7ctl "
+        "audit verify; restore the data directory from a backup)"));
   }
   if (meta.intake_audit().seq() == 0) return b;
   add(meta.intake_audit().seq() + 1, meta.intake_audit().answered_hash());
+  // The first message with intake records (an unreadable one on the way is
+  // Verify's to report).
   ASSIGN_OR_RETURN(uint64_t first_key, FirstMessageKeyFrom(mc, 1));
-  ASSIGN_OR_RETURN(kv, mc.Seek(store::EncodeU64BE(first_key)));
-  if (!ParseMeta(*kv, &meta)) {
-    return absl::DataLossError("a message record does not parse");
+  for (kv = mc.Seek(store::EncodeU64BE(first_key)); kv.ok(); kv = mc.Next()) {
+    if (ParseMeta(*kv, &meta) && meta.intake_audit().seq() != 0) {
+      add(meta.intake_audit().seq(), meta.intake_audit().received_hash());
+      break;
+    }
   }
-  if (meta.intake_audit().seq() != 0) {
-    add(meta.intake_audit().seq(), meta.intake_audit().received_hash());
-  }
+  if (!kv.ok() && !absl::IsNotFound(kv.status())) return kv.status();
   return b;
 }
 

@@ -94,7 +94,10 @@ struct TrailEntry {
 };
 
 // Reads the trail in sequence order, merging the `audit` sub-database with
-// the intake records in `messages`. Valid while its transaction is.
+// the intake records in `messages`. Valid while its transaction is. Finds
+// where to start in `messages` by binary search, relying on the messages
+// without intake records (older than schema version 5, or pruned) coming
+// before all that have them.
 class TrailReader {
  public:
   // Positioned at the first record with seq >= from_seq.

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <future>
 #include <optional>
 #include <utility>
@@ -97,6 +98,8 @@ absl::Status PruneAudit(intake::MessageStore* store, store::WriteTxn& txn,
                         int64_t cutoff_us, int64_t now_us, size_t limit,
                         uint64_t* pruned) {
   ASSIGN_OR_RETURN(Trail trail, OpenTrail(store->env()));
+  // At least a message's two intake records, which go together.
+  limit = std::max<size_t>(limit, 2);
   struct Doomed {
     uint64_t seq;
     uint64_t message_key;  // Non-zero: an intake record (see TrailEntry).
