@@ -10,27 +10,39 @@ namespace appliance::audit {
 
 namespace pb = ::hl7appliance::store::v1;
 
+bool AuditRateLimit::Admit(int64_t now_us, uint64_t* left_out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (now_us / 1000000 != second_) {
+    second_ = now_us / 1000000;
+    this_second_ = 0;
+  }
+  if (++this_second_ > per_second_) {
+    ++suppressed_;
+    ++suppressed_total_;
+    return false;
+  }
+  *left_out = suppressed_;
+  suppressed_ = 0;
+  return true;
+}
+
+uint64_t AuditRateLimit::suppressed_total() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return suppressed_total_;
+}
+
+std::string LeftOutNote(uint64_t left_out) {
+  return left_out == 0
+             ? std::string()
+             : absl::StrCat(" (", left_out, " more not recorded one by one)");
+}
+
 void RateLimitedAuditor::Record(pb::AuditEventType type, pb::AuditOutcome outcome,
                                 const std::string& actor, std::string detail) {
   const int64_t now = clock_->NowMicros();
   uint64_t left_out = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (now / 1000000 != second_) {
-      second_ = now / 1000000;
-      this_second_ = 0;
-    }
-    if (++this_second_ > per_second_) {
-      ++suppressed_;
-      ++suppressed_total_;
-      return;
-    }
-    left_out = suppressed_;
-    suppressed_ = 0;
-  }
-  if (left_out > 0) {
-    absl::StrAppend(&detail, " (", left_out, " more not recorded one by one)");
-  }
+  if (!limit_.Admit(now, &left_out)) return;
+  detail += LeftOutNote(left_out);
   if (detail.size() > 200) detail.resize(200);
   pb::AuditRecord r;
   r.set_time_us(now);
@@ -43,11 +55,6 @@ void RateLimitedAuditor::Record(pb::AuditEventType type, pb::AuditOutcome outcom
       [](absl::Status s) {
         if (!s.ok()) LOG(WARNING) << "security event not audited: " << s;
       });
-}
-
-uint64_t RateLimitedAuditor::suppressed_total() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return suppressed_total_;
 }
 
 }  // namespace appliance::audit

@@ -16,12 +16,36 @@
 
 namespace appliance::audit {
 
+// Admits at most `per_second` events a calendar second and counts the rest,
+// so that the next admitted record can say how many were left out.
+// Thread-safe.
+class AuditRateLimit {
+ public:
+  explicit AuditRateLimit(int per_second) : per_second_(per_second) {}
+
+  // Whether the event at `now_us` is recorded one by one; if so,
+  // `*left_out` is how many were not since the last one that was.
+  bool Admit(int64_t now_us, uint64_t* left_out);
+  uint64_t suppressed_total() const;
+
+ private:
+  const int per_second_;
+  mutable std::mutex mu_;
+  int64_t second_ = 0;             // Guarded by mu_.
+  int this_second_ = 0;            // Guarded by mu_.
+  uint64_t suppressed_ = 0;        // Since the last admitted; guarded by mu_.
+  uint64_t suppressed_total_ = 0;  // Guarded by mu_.
+};
+
+// " (N more not recorded one by one)" for N > 0, else "".
+std::string LeftOutNote(uint64_t left_out);
+
 class RateLimitedAuditor {
  public:
   // `store` and `clock` must outlive the auditor.
   RateLimitedAuditor(intake::MessageStore* store, const Clock* clock,
                      int per_second = 20)
-      : store_(store), clock_(clock), per_second_(per_second) {}
+      : store_(store), clock_(clock), limit_(per_second) {}
 
   // Thread-safe, never blocks on the disk. `detail` must hold no PHI; it is
   // cut to 200 characters.
@@ -29,17 +53,12 @@ class RateLimitedAuditor {
               ::hl7appliance::store::v1::AuditOutcome outcome,
               const std::string& actor, std::string detail);
 
-  uint64_t suppressed_total() const;
+  uint64_t suppressed_total() const { return limit_.suppressed_total(); }
 
  private:
   intake::MessageStore* const store_;
   const Clock* const clock_;
-  const int per_second_;
-  mutable std::mutex mu_;
-  int64_t second_ = 0;          // Guarded by mu_.
-  int this_second_ = 0;         // Guarded by mu_.
-  uint64_t suppressed_ = 0;     // Since the last record; guarded by mu_.
-  uint64_t suppressed_total_ = 0;  // Guarded by mu_.
+  AuditRateLimit limit_;
 };
 
 }  // namespace appliance::audit

@@ -88,12 +88,14 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 CallGuard::CallGuard(intake::MessageStore* store, const Clock* clock,
                      Authenticator authenticator,
                      std::shared_ptr<const ClientCertVerifier> cert_verifier,
-                     bool require_client_cert)
+                     bool require_client_cert,
+                     int unauthenticated_audit_per_second)
     : store_(store),
       clock_(clock),
       authenticator_(std::move(authenticator)),
       cert_verifier_(std::move(cert_verifier)),
-      require_client_cert_(require_client_cert) {}
+      require_client_cert_(require_client_cert),
+      unauthenticated_limit_(unauthenticated_audit_per_second) {}
 
 grpc::Status CallGuard::Run(grpc::ServerContext* context,
                             const std::string& full_method,
@@ -110,9 +112,13 @@ grpc::Status CallGuard::Run(grpc::ServerContext* context,
     const std::string actor = subject.has_value()
                                   ? absl::StrCat("cert:", *subject)
                                   : "unauthenticated";
-    absl::Status audited = Audit(spb::AUDIT_ACCESS_REFUSED, actor, full_method,
-                                 message_seq, who.status(), "", *context);
-    if (!audited.ok()) LOG(WARNING) << "control: audit failed: " << audited;
+    uint64_t left_out = 0;
+    if (unauthenticated_limit_.Admit(clock_->NowMicros(), &left_out)) {
+      absl::Status audited =
+          Audit(spb::AUDIT_ACCESS_REFUSED, actor, full_method, message_seq,
+                who.status(), audit::LeftOutNote(left_out), *context);
+      if (!audited.ok()) LOG(WARNING) << "control: audit failed: " << audited;
+    }
     return ToGrpcStatus(who.status());
   }
   const std::optional<Permission> needed = MethodPermission(full_method);

@@ -2,7 +2,11 @@
 // the caller (bearer token or verified client certificate), checks the
 // method's permission in the table of auth.h, runs the handler, converts its
 // absl::Status to a grpc::Status, and appends ONE audit record per call:
-// AUDIT_ACCESS_REFUSED (refused), AUDIT_PHI_READ (a method returning
+// AUDIT_ACCESS_REFUSED (refused; calls without valid credentials at most
+// `unauthenticated_audit_per_second` a second one by one, the next record
+// saying how many were not — anyone who reaches the port can make them, and
+// each record is a commit on the store's writer, shared with the intake),
+// AUDIT_PHI_READ (a method returning
 // decrypted PHI; committed before the response leaves — if it cannot be
 // written the data is withheld with UNAVAILABLE) or AUDIT_CONTROL_CALL. The
 // detail holds the method, the status code and the peer; never request data.
@@ -20,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "appliance/audit/rate_limited.h"
 #include "appliance/base/clock.h"
 #include "appliance/control/auth.h"
 #include "appliance/control/client_cert.h"
@@ -48,7 +53,8 @@ class CallGuard {
   CallGuard(intake::MessageStore* store, const Clock* clock,
             Authenticator authenticator,
             std::shared_ptr<const ClientCertVerifier> cert_verifier = nullptr,
-            bool require_client_cert = false);
+            bool require_client_cert = false,
+            int unauthenticated_audit_per_second = 20);
   CallGuard(const CallGuard&) = delete;
   CallGuard& operator=(const CallGuard&) = delete;
 
@@ -73,6 +79,7 @@ class CallGuard {
   const Authenticator authenticator_;
   const std::shared_ptr<const ClientCertVerifier> cert_verifier_;
   const bool require_client_cert_;
+  mutable audit::AuditRateLimit unauthenticated_limit_;
 };
 
 }  // namespace appliance::control

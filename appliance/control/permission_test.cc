@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "appliance/control/auth.h"
 #include "appliance/control/test_fixture.h"
 
@@ -198,6 +199,46 @@ TEST_F(PermissionTest, UnknownAndMalformedTokensAreUnauthenticated) {
     const grpc::Status s = admin_->WhoAmI(&ctx, api::WhoAmIRequest(), &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << header;
   }
+}
+
+TEST_F(PermissionTest, UnauthenticatedRefusalsAreRecordedAtARateButAllCounted) {
+  // Anyone who reaches the port can make these; each record is a commit.
+  unauthenticated_audit_per_second_ = 3;
+  StartAll();
+  constexpr int kCalls = 12;
+  for (int i = 0; i < kCalls; ++i) {
+    api::WhoAmIResponse resp;
+    EXPECT_EQ(admin_->WhoAmI(Ctx("").get(), api::WhoAmIRequest(), &resp)
+                  .error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  const size_t recorded = Audit(spb::AUDIT_ACCESS_REFUSED).size();
+  EXPECT_GE(recorded, 3u);
+  EXPECT_LT(recorded, static_cast<size_t>(kCalls));
+  // A principal's calls and refusals are not limited.
+  for (int i = 0; i < 5; ++i) {
+    api::WhoAmIResponse resp;
+    ASSERT_TRUE(
+        admin_->WhoAmI(Ctx(kViewer).get(), api::WhoAmIRequest(), &resp).ok());
+  }
+  // The next refusal recorded (a second later) says how many were not.
+  absl::SleepFor(absl::Milliseconds(1100));
+  api::WhoAmIResponse resp;
+  EXPECT_EQ(
+      admin_->WhoAmI(Ctx("").get(), api::WhoAmIRequest(), &resp).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
+  const auto refused = Audit(spb::AUDIT_ACCESS_REFUSED);
+  ASSERT_EQ(refused.size(), recorded + 1);
+  uint64_t left_out = 0;
+  for (const spb::AuditRecord& r : refused) {
+    const size_t at = r.detail().find(" more not recorded one by one");
+    if (at == std::string::npos) continue;
+    const size_t open = r.detail().rfind('(', at);
+    ASSERT_NE(open, std::string::npos) << r.detail();
+    left_out += std::stoull(r.detail().substr(open + 1, at - open - 1));
+  }
+  // Every call is accounted for: recorded, or counted in a later record.
+  EXPECT_EQ(left_out, kCalls - recorded);
 }
 
 TEST_F(PermissionTest, NoPrincipalsRefusesEveryone) {

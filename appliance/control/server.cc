@@ -93,7 +93,8 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
   }
   server->guard_ = std::make_unique<CallGuard>(
       deps.store, deps.clock, Authenticator(control), std::move(verifier),
-      control.tls().require_client_cert());
+      control.tls().require_client_cert(),
+      options.unauthenticated_audit_per_second);
   const CallGuard* guard = server->guard_.get();
   auto& services = server->services_;
   services.push_back(std::make_unique<QueueServiceImpl>(

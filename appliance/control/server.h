@@ -47,6 +47,9 @@ struct ControlServerOptions {
   // AdminService.GetConfig shows (redacted); store.key_file authenticates
   // the audit checkpoint in AuditService.VerifyAudit.
   ::hl7appliance::config::v1::ApplianceConfig config;
+  // Refused calls without valid credentials recorded one by one in the audit
+  // trail, at most, per second (CallGuard).
+  int unauthenticated_audit_per_second = 20;
 };
 
 class ControlServer {

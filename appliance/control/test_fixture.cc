@@ -134,7 +134,8 @@ void ControlTest::StartAll(bool add_principals) {
   deps.mapper = mapper_.get();
   deps.ops = ops_.get();
   deps.terminology = terminology_.get();
-  auto server = ControlServer::Start(ControlServerOptions{config_}, deps);
+  auto server = ControlServer::Start(
+      ControlServerOptions{config_, unauthenticated_audit_per_second_}, deps);
   ASSERT_TRUE(server.ok()) << server.status();
   server_ = std::move(*server);
   ASSERT_GT(server_->port(), 0);

@@ -82,6 +82,8 @@ class ControlTest : public ::testing::Test {
 
   std::string dir_;
   ::hl7appliance::config::v1::ApplianceConfig config_;
+  // High: most tests count every refused call's record.
+  int unauthenticated_audit_per_second_ = 100000;
   TestDestination destination_;
   std::unique_ptr<intake::MessageStore> store_;
   std::unique_ptr<intake::Intake> intake_;
