@@ -78,6 +78,7 @@ absl::Status FileSink::Rotate() {
 absl::Status FileSink::SyncUpTo(uint64_t mark) {
   std::lock_guard<std::mutex> sync_lock(sync_mu_);
   if (synced_ >= mark) return absl::OkStatus();  // A sync covered it.
+  if (options_.before_sync) options_.before_sync();
   // Sync the current file: every byte written so far is in it or in an
   // earlier file that Rotate() already synced.
   std::shared_ptr<OpenFile> file;

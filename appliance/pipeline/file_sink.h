@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,6 +28,9 @@ namespace appliance::pipeline {
 struct FileSinkOptions {
   std::string dir;
   uint64_t rotate_bytes = 64ull << 20;
+  // Tests only: runs before each fdatasync for a delivery, with the sync lock
+  // held (to hold one sync while other deliveries queue behind it).
+  std::function<void()> before_sync = nullptr;
 };
 
 class FileSink final : public Destination {
