@@ -94,6 +94,18 @@ bool AnchorAuthentic(const pb::AuditAnchor& a, std::string_view hmac_key) {
       a.hmac(), AnchorMac(a.first_seq(), a.prev_hash(), a.pruned_at_us(), hmac_key));
 }
 
+absl::StatusOr<std::optional<pb::AuditAnchor>> ReadAnchor(const store::Txn& txn,
+                                                          store::Dbi meta) {
+  ASSIGN_OR_RETURN(std::optional<std::string_view> bytes,
+                   txn.Find(meta, kAnchorKey));
+  if (!bytes.has_value()) return std::nullopt;
+  pb::AuditAnchor anchor;
+  if (!anchor.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+    return absl::DataLossError("the audit retention anchor does not parse");
+  }
+  return anchor;
+}
+
 std::string StoredRecord(pb::AuditRecord record) {
   record.clear_prev_hash();
   std::string out;
@@ -445,14 +457,10 @@ absl::StatusOr<std::string> PredecessorHash(const store::Txn& txn,
                      FindRecord(txn, trail, seq - 1));
     if (prev.has_value()) return prev->hash();
   }
-  ASSIGN_OR_RETURN(std::optional<std::string_view> anchor_bytes,
-                   txn.Find(trail.meta, kAnchorKey));
-  pb::AuditAnchor anchor;
-  if (anchor_bytes.has_value() &&
-      anchor.ParseFromArray(anchor_bytes->data(),
-                            static_cast<int>(anchor_bytes->size())) &&
-      anchor.first_seq() == seq) {
-    return anchor.prev_hash();
+  ASSIGN_OR_RETURN(std::optional<pb::AuditAnchor> anchor,
+                   ReadAnchor(txn, trail.meta));
+  if (anchor.has_value() && anchor->first_seq() == seq) {
+    return anchor->prev_hash();
   }
   return std::string();
 }
@@ -499,16 +507,15 @@ absl::StatusOr<VerifyReport> Verify(store::Env& env,
 
   // The start of the chain: record 1 (linked to nothing), or the first record
   // kept by retention, which the anchor must name and link.
-  ASSIGN_OR_RETURN(std::optional<std::string_view> anchor_bytes,
-                   txn.Find(trail.meta, kAnchorKey));
-  pb::AuditAnchor anchor;
-  const bool has_anchor =
-      anchor_bytes.has_value() &&
-      anchor.ParseFromArray(anchor_bytes->data(),
-                            static_cast<int>(anchor_bytes->size()));
-  if (anchor_bytes.has_value() && !has_anchor) {
+  absl::StatusOr<std::optional<pb::AuditAnchor>> stored_anchor =
+      ReadAnchor(txn, trail.meta);
+  if (absl::IsDataLoss(stored_anchor.status())) {
     return fail(1, "retention anchor does not parse (altered)");
   }
+  if (!stored_anchor.ok()) return stored_anchor.status();
+  const bool has_anchor = stored_anchor->has_value();
+  const pb::AuditAnchor anchor =
+      has_anchor ? **stored_anchor : pb::AuditAnchor();
 
   std::string prev_hash;
   uint64_t expected = 0;

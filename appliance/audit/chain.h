@@ -169,6 +169,10 @@ pb::AuditAnchor MakeAnchor(uint64_t first_seq, const std::string& prev_hash,
                            int64_t pruned_at_us, uint64_t removed,
                            std::string_view hmac_key);
 bool AnchorAuthentic(const pb::AuditAnchor& anchor, std::string_view hmac_key);
+// The stored anchor (meta "audit_anchor"), nullopt when nothing was pruned;
+// DATA_LOSS when it does not parse.
+absl::StatusOr<std::optional<pb::AuditAnchor>> ReadAnchor(const store::Txn& txn,
+                                                          store::Dbi meta);
 
 struct VerifyReport {
   bool ok = false;

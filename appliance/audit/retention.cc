@@ -139,15 +139,9 @@ absl::Status PruneAudit(intake::MessageStore* store, store::WriteTxn& txn,
     doomed.pop_back();
   }
   if (doomed.empty()) return absl::OkStatus();
-  uint64_t removed_before = 0;
-  ASSIGN_OR_RETURN(std::optional<std::string_view> a,
-                   txn.Find(trail.meta, kAnchorKey));
-  if (a.has_value()) {
-    pb::AuditAnchor old;
-    if (old.ParseFromArray(a->data(), static_cast<int>(a->size()))) {
-      removed_before = old.removed();
-    }
-  }
+  ASSIGN_OR_RETURN(std::optional<pb::AuditAnchor> old,
+                   ReadAnchor(txn, trail.meta));
+  const uint64_t removed_before = old.has_value() ? old->removed() : 0;
   for (const Doomed& d : doomed) {
     if (d.message_key == 0) {
       RETURN_IF_ERROR(txn.Delete(trail.audit, store::EncodeU64BE(d.seq)));
