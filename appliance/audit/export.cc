@@ -1,20 +1,17 @@
 #include "appliance/audit/export.h"
 
-#include <nlohmann/json.hpp>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/escaping.h"
 #include "absl/time/time.h"
 #include "appliance/audit/chain.h"
 #include "appliance/base/status_macros.h"
 #include "appliance/crypto/hash.h"
+#include "appliance/fhir/json_writer.h"
 #include "appliance/fhir/uuid.h"
 #include "appliance/store/keys.h"
 
 namespace appliance::audit {
 namespace {
-
-using ordered_json = nlohmann::ordered_json;
 
 constexpr char kDcm[] = "http://dicom.nema.org/resources/ontology/DCM";
 constexpr char kEventTypeSystem[] = "urn:hl7-appliance:audit-event-type";
@@ -78,84 +75,144 @@ bool Matches(const pb::AuditRecord& r, const ExportFilter& f) {
 }  // namespace
 
 std::string RecordJson(const pb::AuditRecord& r) {
-  ordered_json j;
-  j["seq"] = r.seq();
-  j["time"] = Rfc3339(r.time_us());
-  j["type"] = TypeName(r.type());
-  j["outcome"] = static_cast<int>(r.outcome());
-  j["actor"] = r.actor();
-  if (r.message_seq() != 0) j["message_seq"] = r.message_seq();
-  if (!r.control_id().empty()) j["control_id"] = r.control_id();
-  if (!r.message_sha256().empty()) j["message_sha256"] = crypto::ToHex(r.message_sha256());
-  j["detail"] = r.detail();
-  j["prev_hash"] = crypto::ToHex(r.prev_hash());
-  j["hash"] = crypto::ToHex(r.hash());
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  fhir::JsonWriter w(&out);
+  w.BeginObject();
+  w.Key("seq");
+  w.Int(static_cast<int64_t>(r.seq()));
+  w.Member("time", Rfc3339(r.time_us()));
+  w.Member("type", TypeName(r.type()));
+  w.Key("outcome");
+  w.Int(r.outcome());
+  w.Member("actor", r.actor());
+  if (r.message_seq() != 0) {
+    w.Key("message_seq");
+    w.Int(static_cast<int64_t>(r.message_seq()));
+  }
+  w.OptionalMember("control_id", r.control_id());
+  if (!r.message_sha256().empty()) {
+    w.Member("message_sha256", crypto::ToHex(r.message_sha256()));
+  }
+  w.Member("detail", r.detail());
+  w.Member("prev_hash", crypto::ToHex(r.prev_hash()));
+  w.Member("hash", crypto::ToHex(r.hash()));
+  w.EndObject();
+  return out;
 }
+
+namespace {
+
+// {"system":..,"code":..[,"display":..]}
+void Coding(fhir::JsonWriter& w, std::string_view system, std::string_view code,
+            std::string_view display) {
+  w.BeginObject();
+  w.Member("system", system);
+  w.Member("code", code);
+  w.OptionalMember("display", display);
+  w.EndObject();
+}
+
+// {"type":..,"valueString":..}, an AuditEvent entity detail.
+void Detail(fhir::JsonWriter& w, std::string_view type, std::string_view value) {
+  w.BeginObject();
+  w.Member("type", type);
+  w.Member("valueString", value);
+  w.EndObject();
+}
+
+// An entity: {"what":{"identifier":{system,value}},"type":{..}} and, when
+// `details` writes any, "detail":[..].
+template <typename Details>
+void Entity(fhir::JsonWriter& w, std::string_view id_system,
+            std::string_view id_value, std::string_view type_code,
+            std::string_view type_display, bool has_details,
+            const Details& details) {
+  w.BeginObject();
+  w.ObjectMember("what");
+  w.ObjectMember("identifier");
+  w.Member("system", id_system);
+  w.Member("value", id_value);
+  w.EndObject();
+  w.EndObject();
+  w.Key("type");
+  Coding(w, "http://terminology.hl7.org/CodeSystem/audit-entity-type",
+         type_code, type_display);
+  if (has_details) {
+    w.ArrayMember("detail");
+    details();
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+}  // namespace
 
 std::string RecordAuditEvent(const pb::AuditRecord& r) {
   const FhirType t = TypeOf(r.type());
-  ordered_json e;
-  e["resourceType"] = "AuditEvent";
-  e["id"] = fhir::FormatUuid(fhir::Uuid5(fhir::kFhirIdNamespace,
-                                         {"audit-record", r.hash()}));
-  e["type"] = {{"system", kDcm}, {"code", t.code}, {"display", t.display}};
-  ordered_json subtype = ordered_json::array();
+  std::string out;
+  fhir::JsonWriter w(&out);
+  w.BeginObject();
+  w.Member("resourceType", "AuditEvent");
+  w.Member("id", fhir::FormatUuid(fhir::Uuid5(fhir::kFhirIdNamespace,
+                                              {"audit-record", r.hash()})));
+  w.Key("type");
+  Coding(w, kDcm, t.code, t.display);
+  w.ArrayMember("subtype");
   if (r.type() == pb::AUDIT_APPLIANCE_STARTED) {
-    subtype.push_back({{"system", kDcm}, {"code", "110120"}, {"display", "Application Start"}});
+    Coding(w, kDcm, "110120", "Application Start");
   } else if (r.type() == pb::AUDIT_APPLIANCE_STOPPED) {
-    subtype.push_back({{"system", kDcm}, {"code", "110121"}, {"display", "Application Stop"}});
+    Coding(w, kDcm, "110121", "Application Stop");
   }
-  subtype.push_back({{"system", kEventTypeSystem}, {"code", TypeName(r.type())}});
-  e["subtype"] = subtype;
-  e["action"] = t.action;
-  e["recorded"] = Rfc3339(r.time_us());
-  e["outcome"] = std::to_string(static_cast<int>(r.outcome()));
-  if (!r.detail().empty()) e["outcomeDesc"] = r.detail();
-  const std::string actor = r.actor().empty() ? std::string("hl7-appliance") : r.actor();
-  e["agent"] = ordered_json::array(
-      {{{"who", {{"display", actor}}}, {"requestor", !IsInternalActor(r.actor())}}});
-  e["source"] = {
-      {"site", "hl7-appliance"},
-      {"observer", {{"display", "hl7-appliance"}}},
-      {"type", ordered_json::array({{{"system",
-                                      "http://terminology.hl7.org/CodeSystem/security-source-type"},
-                                     {"code", "4"},
-                                     {"display", "Application Server"}}})}};
-  ordered_json entities = ordered_json::array();
+  Coding(w, kEventTypeSystem, TypeName(r.type()), "");
+  w.EndArray();
+  w.Member("action", t.action);
+  w.Member("recorded", Rfc3339(r.time_us()));
+  w.Member("outcome", std::to_string(static_cast<int>(r.outcome())));
+  w.OptionalMember("outcomeDesc", r.detail());
+  w.ArrayMember("agent");
+  w.BeginObject();
+  w.ObjectMember("who");
+  w.Member("display", r.actor().empty() ? std::string_view("hl7-appliance")
+                                        : std::string_view(r.actor()));
+  w.EndObject();
+  w.Key("requestor");
+  w.Bool(!IsInternalActor(r.actor()));
+  w.EndObject();
+  w.EndArray();
+  w.ObjectMember("source");
+  w.Member("site", "hl7-appliance");
+  w.ObjectMember("observer");
+  w.Member("display", "hl7-appliance");
+  w.EndObject();
+  w.ArrayMember("type");
+  Coding(w, "http://terminology.hl7.org/CodeSystem/security-source-type", "4",
+         "Application Server");
+  w.EndArray();
+  w.EndObject();
+  w.ArrayMember("entity");
   if (r.message_seq() != 0) {
-    ordered_json details = ordered_json::array();
-    if (!r.control_id().empty()) {
-      details.push_back({{"type", "MSH-10"}, {"valueString", r.control_id()}});
-    }
-    if (!r.message_sha256().empty()) {
-      details.push_back({{"type", "SHA-256"}, {"valueString", crypto::ToHex(r.message_sha256())}});
-    }
-    ordered_json entity = {
-        {"what", {{"identifier", {{"system", "urn:hl7-appliance:message-seq"},
-                                  {"value", std::to_string(r.message_seq())}}}}},
-        {"type", {{"system", "http://terminology.hl7.org/CodeSystem/audit-entity-type"},
-                  {"code", "2"},
-                  {"display", "System Object"}}}};
-    if (!details.empty()) entity["detail"] = details;
-    entities.push_back(entity);
+    const bool has_details =
+        !r.control_id().empty() || !r.message_sha256().empty();
+    Entity(w, "urn:hl7-appliance:message-seq", std::to_string(r.message_seq()),
+           "2", "System Object", has_details, [&] {
+             if (!r.control_id().empty()) Detail(w, "MSH-10", r.control_id());
+             if (!r.message_sha256().empty()) {
+               Detail(w, "SHA-256", crypto::ToHex(r.message_sha256()));
+             }
+           });
   }
   // The record's place in the hash chain (the first record links to
   // nothing: FHIR strings must not be empty).
-  ordered_json chain = ordered_json::array(
-      {{{"type", "hash"}, {"valueString", crypto::ToHex(r.hash())}}});
-  if (!r.prev_hash().empty()) {
-    chain.push_back({{"type", "prev_hash"}, {"valueString", crypto::ToHex(r.prev_hash())}});
-  }
-  entities.push_back(
-      {{"what", {{"identifier", {{"system", "urn:hl7-appliance:audit-seq"},
-                                 {"value", std::to_string(r.seq())}}}}},
-       {"type", {{"system", "http://terminology.hl7.org/CodeSystem/audit-entity-type"},
-                 {"code", "4"},
-                 {"display", "Other"}}},
-       {"detail", chain}});
-  e["entity"] = entities;
-  return e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  Entity(w, "urn:hl7-appliance:audit-seq", std::to_string(r.seq()), "4",
+         "Other", true, [&] {
+           Detail(w, "hash", crypto::ToHex(r.hash()));
+           if (!r.prev_hash().empty()) {
+             Detail(w, "prev_hash", crypto::ToHex(r.prev_hash()));
+           }
+         });
+  w.EndArray();
+  w.EndObject();
+  return out;
 }
 
 absl::StatusOr<uint64_t> Export(store::Env& env, const ExportFilter& filter,

@@ -40,6 +40,23 @@ TEST(ExportTest, JsonLineHasEveryFieldAndHexHashes) {
   EXPECT_EQ(RecordJson(r).find('\n'), std::string::npos);
 }
 
+TEST(ExportTest, AwkwardTextStaysValidJson) {
+  // Actors and details come from peers and operators: quotes, backslashes,
+  // control characters and bytes that are not UTF-8 must not break a line.
+  pb::AuditRecord r = Record(pb::AUDIT_ACCESS_REFUSED, "cert:CN=\"x\"\\y\x01");
+  r.set_detail("bad \xff byte\nnew line");
+  for (const std::string& line : {RecordJson(r), RecordAuditEvent(r)}) {
+    EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+  }
+  const auto j = nlohmann::json::parse(RecordJson(r));
+  EXPECT_EQ(j["actor"], "cert:CN=\"x\"\\y\x01");
+  EXPECT_EQ(j["detail"], "bad \xef\xbf\xbd byte\nnew line");  // U+FFFD.
+  const auto e = nlohmann::json::parse(RecordAuditEvent(r));
+  EXPECT_EQ(e["agent"][0]["who"]["display"], "cert:CN=\"x\"\\y\x01");
+}
+
 TEST(ExportTest, AuditEventFollowsTheDicomModel) {
   const auto received = nlohmann::json::parse(
       RecordAuditEvent(Record(pb::AUDIT_MESSAGE_RECEIVED, "10.0.0.5:4000")));
