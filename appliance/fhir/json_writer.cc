@@ -210,7 +210,6 @@ char* EscapeTo(std::string_view s, char* p) {
   return p;
 }
 
-using json_internal::CopyBytes;
 
 // Appends compact JSON `json` to `*out` indented as the pretty writer would
 // write the same tokens at `depth` (JSON.stringify(v, null, 2)): a newline
@@ -366,7 +365,7 @@ char* JsonWriter::BeginPrettyToken(size_t payload) {
 
 char* JsonWriter::WriteKey(char* p, std::string_view key) const {
   *p++ = '"';
-  p = CopyBytes(p, key.data(), key.size());
+  p = CopyShort(p, key.data(), key.size());
   *p++ = '"';
   *p++ = ':';
   if (pretty_) *p++ = ' ';
@@ -451,7 +450,7 @@ void JsonWriter::MemberOfParts(std::string_view key,
 
 void JsonWriter::RawNumber(std::string_view number) {
   char* p = BeginToken(number.size());
-  Commit(CopyBytes(p, number.data(), number.size()));
+  Commit(CopyShort(p, number.data(), number.size()));
   need_comma_ = true;
   FinishIfComplete();
 }
@@ -459,12 +458,12 @@ void JsonWriter::RawNumber(std::string_view number) {
 void JsonWriter::RawJson(std::string_view json) {
   if (!pretty_) {
     char* p = BeginToken(json.size());
-    Commit(CopyBytes(p, json.data(), json.size()));
+    Commit(CopyShort(p, json.data(), json.size()));
   } else {
     std::string indented;
     AppendReindented(json, depth_, &indented);
     char* p = BeginToken(indented.size());
-    Commit(CopyBytes(p, indented.data(), indented.size()));
+    Commit(CopyShort(p, indented.data(), indented.size()));
   }
   need_comma_ = true;
   FinishIfComplete();
@@ -481,7 +480,7 @@ void JsonWriter::Raw(std::initializer_list<std::string_view> json) {
   if (out_->size() - len_ < size) Grow(size);
   char* p = out_->data() + len_;
   for (std::string_view part : json) {
-    p = CopyBytes(p, part.data(), part.size());
+    p = CopyShort(p, part.data(), part.size());
   }
   Commit(p);
 }
@@ -499,7 +498,7 @@ void JsonWriter::RawString(std::string_view json_before,
   const size_t room = json_before.size() + MaxEscapedSize(utf8.size()) + 2;
   if (out_->size() - len_ < room) Grow(room);
   char* p =
-      CopyBytes(out_->data() + len_, json_before.data(), json_before.size());
+      CopyShort(out_->data() + len_, json_before.data(), json_before.size());
   *p++ = '"';
   p = EscapeTo(utf8, p);
   *p++ = '"';

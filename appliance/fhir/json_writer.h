@@ -25,31 +25,10 @@
 #include <string>
 #include <string_view>
 
+#include "appliance/base/short_copy.h"
+
 namespace appliance::fhir {
 
-namespace json_internal {
-
-// Copies n bytes to p and returns p + n. Keys and fragments are short: a
-// call to memcpy costs more than copying them here with fixed-size copies
-// (which compile to plain loads and stores), the last one overlapping the
-// one before. Inline, a copy of a constant size is a few stores.
-inline char* CopyBytes(char* p, const char* src, size_t n) {
-  if (n >= 16) {
-    for (size_t i = 0; i + 16 < n; i += 16) memcpy(p + i, src + i, 16);
-    memcpy(p + n - 16, src + n - 16, 16);
-  } else if (n >= 8) {
-    memcpy(p, src, 8);
-    memcpy(p + n - 8, src + n - 8, 8);
-  } else if (n >= 4) {
-    memcpy(p, src, 4);
-    memcpy(p + n - 4, src + n - 4, 4);
-  } else {
-    for (size_t i = 0; i < n; ++i) p[i] = src[i];
-  }
-  return p + n;
-}
-
-}  // namespace json_internal
 
 class JsonWriter {
  public:
@@ -186,7 +165,7 @@ class JsonWriter {
     const size_t size = (views.size() + ...);
     if (out_->size() - len_ < size) Grow(size);
     char* p = out_->data() + len_;
-    ((p = json_internal::CopyBytes(p, views.data(), views.size())), ...);
+    ((p = CopyShort(p, views.data(), views.size())), ...);
     Commit(p);
   }
   char* WriteKey(char* p, std::string_view key) const;

@@ -12,6 +12,8 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
+#include "appliance/base/short_copy.h"
+
 namespace appliance::fhir {
 
 absl::StatusOr<Uuid> ParseUuid(std::string_view text) {
@@ -55,22 +57,6 @@ constexpr auto kHexPairs = [] {
   }
   return t;
 }();
-
-// Copies n bytes to p and returns p + n. Name parts are a few bytes each
-// ("Observation", "|", a code): fixed-size copies, the last overlapping the
-// one before, cost less than a call to memcpy per part.
-char* CopyShort(char* p, const char* src, size_t n) {
-  if (n >= 8) {
-    for (size_t i = 0; i + 8 < n; i += 8) memcpy(p + i, src + i, 8);
-    memcpy(p + n - 8, src + n - 8, 8);
-  } else if (n >= 4) {
-    memcpy(p, src, 4);
-    memcpy(p + n - 4, src + n - 4, 4);
-  } else {
-    for (size_t i = 0; i < n; ++i) p[i] = src[i];
-  }
-  return p + n;
-}
 
 // Writes the hex digits of u[begin, end) to `out`; returns the end.
 char* HexTo(const Uuid& u, size_t begin, size_t end, char* out) {
